@@ -1,0 +1,33 @@
+"""Triton python backend for ``motion``: runs the TorchScript renderer built by ``make models``."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.device = torch.device(
+            f"cuda:{args['model_instance_device_id']}" if args["model_instance_kind"] == "GPU" else "cpu"
+        )
+        torch.set_num_threads(int(os.environ.get("NOSTALGIA_TORCH_THREADS", os.cpu_count() or 1)))
+        self.model = torch.jit.load(str(Path(__file__).parent / "motion.pt"), map_location=self.device).eval()
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            image = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
+            params = pb_utils.get_input_tensor_by_name(request, "PARAMS").as_numpy()
+            clips = []
+            with torch.inference_mode():
+                for i in range(image.shape[0]):
+                    frames = self.model(
+                        torch.from_numpy(image[i]).to(self.device), torch.from_numpy(params[i]).to(self.device)
+                    )
+                    clips.append(frames.cpu().numpy())
+            out = pb_utils.Tensor("FRAMES", np.stack(clips))
+            responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
+        return responses
