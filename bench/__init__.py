@@ -1,0 +1,1 @@
+"""Benchmarks and quality harnesses: ``python -m bench [module ...]`` prints figures, never asserts."""
