@@ -1,0 +1,28 @@
+"""What every RPC handler shares for the life of the process: settings, the Triton client, health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grpc_health.v1 import _async as health_aio
+
+from .config import Settings
+from .imaging import DecodeLimits
+from .inference import TritonClient
+
+__all__ = ["App"]
+
+
+@dataclass
+class App:
+    settings: Settings
+    triton: TritonClient
+    health: health_aio.HealthServicer = field(default_factory=health_aio.HealthServicer)
+    decode_limits: DecodeLimits = field(default_factory=DecodeLimits)
+
+    @classmethod
+    def create(cls, settings: Settings, triton_url: str) -> App:
+        return cls(settings=settings, triton=TritonClient(triton_url, settings.triton_timeout_s))
+
+    async def close(self) -> None:
+        await self.triton.close()

@@ -1,0 +1,103 @@
+"""Every setting of the gateway, typed, read once from flags and ``NOSTALGIA_*`` environment variables.
+
+Flags win over environment variables, which win over the defaults below. Nothing else in the
+package reads ``os.environ`` or ``sys.argv``: a setting that is not here does not exist.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Settings", "default_model_repository"]
+
+_MiB = 1024 * 1024
+
+
+def default_model_repository() -> Path:
+    """The repository shipped beside the package (a source checkout's ``model_repository/``)."""
+    return Path(__file__).resolve().parents[2] / "model_repository"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Gateway configuration. Field docs double as ``--help`` text."""
+
+    host: str = field(default="0.0.0.0", metadata={"help": "address the gRPC server binds"})
+    port: int = field(default=50051, metadata={"help": "gRPC port (0 picks a free one)"})
+    metrics_host: str = field(default="0.0.0.0", metadata={"help": "address of the Prometheus endpoint"})
+    metrics_port: int = field(default=9464, metadata={"help": "Prometheus /metrics port (0: free port)"})
+    triton_url: str = field(
+        default="", metadata={"help": "host:port of an external Triton gRPC endpoint; empty starts one"}
+    )
+    triton_grpc_port: int = field(default=8001, metadata={"help": "embedded Triton gRPC port (0: free)"})
+    triton_http_port: int = field(default=8000, metadata={"help": "embedded Triton HTTP port (0: free)"})
+    triton_metrics_port: int = field(
+        default=8002, metadata={"help": "embedded Triton metrics port (0: free)"}
+    )
+    model_repository: Path = field(
+        default_factory=default_model_repository, metadata={"help": "Triton model repository"}
+    )
+    triton_startup_timeout_s: float = field(
+        default=300.0, metadata={"help": "how long to wait for the embedded Triton's models to be ready"}
+    )
+    triton_timeout_s: float = field(
+        default=60.0, metadata={"help": "longest single Triton call when the caller set no deadline"}
+    )
+    max_message_bytes: int = field(
+        default=32 * _MiB, metadata={"help": "largest gRPC message accepted or sent, bytes"}
+    )
+    shutdown_grace_s: float = field(
+        default=30.0, metadata={"help": "on SIGTERM, how long in-flight streams may finish"}
+    )
+    log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
+    log_format: str = field(default="json", metadata={"help": "json (one object per line) or text"})
+
+    @classmethod
+    def from_args(cls, argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+        """Parse flags (``--triton-url``) over environment (``NOSTALGIA_TRITON_URL``) over defaults."""
+        environ = os.environ if env is None else env
+        parser = argparse.ArgumentParser(
+            prog="python -m nostalgia",
+            description="Nostalgia gateway: animate old portrait photos over gRPC.",
+        )
+        defaults = cls()
+        for f in fields(cls):
+            env_name = f"NOSTALGIA_{f.name.upper()}"
+            default: Any = getattr(defaults, f.name)
+            convert = _converter(type(default))
+            if env_name in environ:
+                default = convert(environ[env_name])
+            parser.add_argument(
+                "--" + f.name.replace("_", "-"),
+                type=convert,
+                default=default,
+                help=f"{f.metadata.get('help', '')} (env {env_name}; default: %(default)s)",
+            )
+        values = vars(parser.parse_args(argv))
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Reject settings that cannot work, with a message naming the setting."""
+        if self.log_format not in ("json", "text"):
+            raise ValueError(f"log_format must be 'json' or 'text', not {self.log_format!r}")
+        if self.max_message_bytes < _MiB:
+            raise ValueError("max_message_bytes must be at least 1 MiB")
+        for name in ("port", "metrics_port", "triton_grpc_port", "triton_http_port", "triton_metrics_port"):
+            value = getattr(self, name)
+            if not 0 <= value <= 65535:
+                raise ValueError(f"{name} must be a port number (0-65535), not {value}")
+
+
+def _converter(kind: type) -> Any:
+    if kind is bool:
+        return lambda text: text.strip().lower() in ("1", "true", "yes", "on")
+    if kind is Path or issubclass(kind, Path):
+        return Path
+    return kind

@@ -1,0 +1,104 @@
+"""Async Triton calls over gRPC, with Triton's failures translated into the gateway's error tree.
+
+Every model call in the gateway goes through ``TritonClient.infer`` so deadlines, error
+translation and call observation (metrics) live in one place.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import grpc
+import numpy as np
+import tritonclient.grpc.aio as triton_aio
+from numpy.typing import NDArray
+from tritonclient.grpc import InferInput, InferRequestedOutput
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from ..errors import BackendError, BackendUnavailable, DeadlineExceeded
+
+__all__ = ["TritonClient", "add_call_observer"]
+
+_UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.CANCELLED")
+_observers: list[Callable[[str, float, bool], None]] = []
+
+
+def add_call_observer(observer: Callable[[str, float, bool], None]) -> None:
+    """Call ``observer(model, seconds, ok)`` after every Triton inference call."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+class TritonClient:
+    """One gRPC connection to Triton, shared by every request of the gateway."""
+
+    def __init__(self, url: str, default_timeout_s: float = 60.0) -> None:
+        self.url = url
+        self.default_timeout_s = default_timeout_s
+        self._client = triton_aio.InferenceServerClient(url=url)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def is_ready(self, models: Sequence[str] = ()) -> bool:
+        """True when the server and the given models answer ready; False on any failure."""
+        try:
+            if not await self._client.is_server_ready():
+                return False
+            for model in models:
+                if not await self._client.is_model_ready(model):
+                    return False
+        except (InferenceServerException, OSError, grpc.RpcError):
+            return False
+        return True
+
+    async def model_names(self) -> list[str]:
+        """Models in the repository that Triton reports READY."""
+        try:
+            index = await self._client.get_model_repository_index(as_json=True)
+        except InferenceServerException as exc:
+            raise _translate(exc, "repository index") from exc
+        return sorted(m["name"] for m in index.get("models", []) if m.get("state") == "READY")
+
+    async def infer(
+        self,
+        model: str,
+        inputs: Mapping[str, NDArray[np.generic]],
+        outputs: Sequence[str],
+        timeout_s: float | None = None,
+    ) -> dict[str, NDArray[np.generic]]:
+        """Run one inference; ``timeout_s`` bounds the call (derive it from the caller's deadline)."""
+        request_inputs = []
+        for name, array in inputs.items():
+            tensor = InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            tensor.set_data_from_numpy(np.ascontiguousarray(array))
+            request_inputs.append(tensor)
+        wanted = [InferRequestedOutput(name) for name in outputs]
+        timeout = self.default_timeout_s if timeout_s is None else max(timeout_s, 0.001)
+        start = time.perf_counter()
+        ok = False
+        try:
+            result = await self._client.infer(model, request_inputs, outputs=wanted, client_timeout=timeout)
+            arrays = {name: result.as_numpy(name) for name in outputs}
+            missing = [name for name, value in arrays.items() if value is None or value.size == 0]
+            if missing:
+                raise BackendError(f"model {model} returned no data for {', '.join(missing)}")
+            ok = True
+            return {name: value for name, value in arrays.items() if value is not None}
+        except InferenceServerException as exc:
+            raise _translate(exc, model) from exc
+        finally:
+            elapsed = time.perf_counter() - start
+            for observer in _observers:
+                observer(model, elapsed, ok)
+
+
+def _translate(exc: InferenceServerException, what: str) -> Exception:
+    status = str(exc.status() or "")
+    message = exc.message() or str(exc)
+    if status == "StatusCode.DEADLINE_EXCEEDED" or "Deadline Exceeded" in message:
+        return DeadlineExceeded(f"the model server did not answer in time ({what})")
+    if status in _UNAVAILABLE or "failed to connect" in message.lower() or "unavailable" in message.lower():
+        return BackendUnavailable(f"the model server is unavailable ({what}): {message}")
+    return BackendError(f"the model server failed ({what}): {message}")

@@ -1,0 +1,1 @@
+"""One module per RPC: request validation and orchestration for that call only."""

@@ -1,0 +1,190 @@
+"""``Animate``: decode the photo, render the clip in Triton chunk by chunk, stream frames as they come.
+
+Frames are rendered in chunks so the first frame leaves before the last is computed: a small
+first chunk keeps time-to-first-frame low, larger later chunks keep Triton busy, and the next
+chunk is requested while the current one is being encoded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import cv2
+import grpc
+import numpy as np
+from numpy.typing import NDArray
+
+from ..app import App
+from ..errors import InvalidInput, Unsupported
+from ..imaging import decode_image
+from ..timing import StageTimer
+from ..v1 import nostalgia_pb2 as pb
+
+__all__ = ["AnimatePlan", "animate", "plan_request"]
+
+FIRST_CHUNK = 4
+CHUNK = 25
+DEFAULT_FPS = 25.0
+DEFAULT_DURATION_S = 4.0
+DEFAULT_SIZE = 512
+MAX_FPS = 60.0
+MAX_DURATION_S = 30.0
+MIN_SIZE, MAX_SIZE = 64, 2048
+
+
+@dataclass(frozen=True)
+class AnimatePlan:
+    """A validated request, with every default filled in."""
+
+    fps: float
+    duration_s: float
+    frame_count: int
+    output_size: int
+    quality: int
+    seed: int
+
+
+def plan_request(request: pb.AnimateRequest) -> AnimatePlan:
+    """Check every numeric field and fill defaults; raises ``InvalidInput`` naming the bad field."""
+    fps = request.fps or DEFAULT_FPS
+    if not (math.isfinite(fps) and 1.0 <= fps <= MAX_FPS):
+        raise InvalidInput(f"fps must be between 1 and {MAX_FPS:g}, not {request.fps:g}")
+    duration = request.duration_s or DEFAULT_DURATION_S
+    if not (math.isfinite(duration) and 0.2 <= duration <= MAX_DURATION_S):
+        raise InvalidInput(
+            f"duration_s must be between 0.2 and {MAX_DURATION_S:g}, not {request.duration_s:g}"
+        )
+    size = request.output_size or DEFAULT_SIZE
+    if not MIN_SIZE <= size <= MAX_SIZE:
+        raise InvalidInput(f"output_size must be between {MIN_SIZE} and {MAX_SIZE}, not {size}")
+    quality = request.encoding.quality or 90
+    if not 1 <= quality <= 100:
+        raise InvalidInput(f"encoding.quality must be between 1 and 100, not {quality}")
+    if request.format not in (pb.OUTPUT_FORMAT_UNSPECIFIED, pb.OUTPUT_FORMAT_JPEG):
+        raise Unsupported(f"output format {pb.OutputFormat.Name(request.format)} is not available yet")
+    seed = request.seed or secrets.randbits(63)
+    return AnimatePlan(
+        fps=fps,
+        duration_s=duration,
+        frame_count=max(1, round(duration * fps)),
+        output_size=size,
+        quality=quality,
+        seed=seed,
+    )
+
+
+def fit_size(image: NDArray[np.uint8], longest: int) -> NDArray[np.uint8]:
+    """Resize so the longest side is ``longest`` and both sides are even (video encoders need it)."""
+    h, w = image.shape[:2]
+    scale = longest / max(h, w)
+    nw, nh = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return np.ascontiguousarray(cv2.resize(image, (nw, nh), interpolation=interpolation))
+
+
+def camera_params(frame_count: int, fps: float, seed: int) -> NDArray[np.float32]:
+    """A slow eased push-in with a gentle drift: rows of (zoom, pan_x, pan_y)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(frame_count, dtype=np.float64) / max(frame_count - 1, 1)
+    ease = 0.5 - 0.5 * np.cos(np.pi * t)
+    phase = rng.uniform(0, 2 * np.pi)
+    zoom = 1.0 + 0.12 * ease
+    pan_x = 0.6 * np.sin(phase + 2 * np.pi * 0.5 * t) * ease
+    pan_y = 0.4 * np.cos(phase + 2 * np.pi * 0.5 * t) * ease
+    params: NDArray[np.float32] = np.stack([zoom, pan_x, pan_y], axis=1).astype(np.float32)
+    return params
+
+
+def encode_jpeg(frame: NDArray[np.uint8], quality: int) -> bytes:
+    ok, data = cv2.imencode(
+        ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
+    )
+    if not ok:
+        raise RuntimeError("JPEG encoder failed")
+    return bytes(data)
+
+
+def _chunks(total: int) -> list[range]:
+    bounds = [0, min(FIRST_CHUNK, total)]
+    while bounds[-1] < total:
+        bounds.append(min(bounds[-1] + CHUNK, total))
+    return [range(a, b) for a, b in itertools.pairwise(bounds)]
+
+
+async def animate(
+    request: pb.AnimateRequest,
+    context: grpc.aio.ServicerContext[pb.AnimateRequest, pb.AnimateResponse],
+    app: App,
+) -> AsyncIterator[pb.AnimateResponse]:
+    timer = StageTimer()
+    plan = plan_request(request)
+    with timer.stage("decode"):
+        photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
+    with timer.stage("align"):
+        image = await asyncio.to_thread(fit_size, photo, plan.output_size)
+    del photo
+    params = camera_params(plan.frame_count, plan.fps, plan.seed)
+    height, width = image.shape[:2]
+    yield pb.AnimateResponse(
+        metadata=pb.AnimateMetadata(
+            request_id=uuid.uuid4().hex,
+            format=pb.OUTPUT_FORMAT_JPEG,
+            mime_type="image/jpeg",
+            width=width,
+            height=height,
+            fps=plan.fps,
+            frame_count=plan.frame_count,
+            duration_s=plan.frame_count / plan.fps,
+            driver=request.driver or "nostalgia",
+            framing=pb.FRAMING_PHOTO,
+            seed=plan.seed,
+        )
+    )
+
+    async def render(frames: range) -> NDArray[np.uint8]:
+        remaining = context.time_remaining()
+        result = await app.triton.infer(
+            "motion",
+            {"IMAGE": image[None], "PARAMS": params[frames.start : frames.stop][None]},
+            ["FRAMES"],
+            timeout_s=remaining,
+        )
+        clip: NDArray[np.uint8] = result["FRAMES"][0]
+        return clip
+
+    ttff = 0.0
+    sent_bytes = 0
+    chunks = _chunks(plan.frame_count)
+    pending = asyncio.ensure_future(render(chunks[0]))
+    try:
+        for i, frames in enumerate(chunks):
+            motion_start = timer.elapsed()
+            clip = await pending
+            timer.add("motion", timer.elapsed() - motion_start)
+            if i + 1 < len(chunks):
+                pending = asyncio.ensure_future(render(chunks[i + 1]))
+            for offset, index in enumerate(frames):
+                with timer.stage("encode"):
+                    data = await asyncio.to_thread(encode_jpeg, clip[offset], plan.quality)
+                if not ttff:
+                    ttff = timer.elapsed()
+                sent_bytes += len(data)
+                yield pb.AnimateResponse(frame=pb.Frame(index=index, timestamp_s=index / plan.fps, data=data))
+    finally:
+        if not pending.done():
+            pending.cancel()
+    yield pb.AnimateResponse(
+        summary=pb.AnimateSummary(
+            frames=plan.frame_count,
+            bytes=sent_bytes,
+            time_to_first_frame_s=ttff,
+            total_s=timer.elapsed(),
+            stages=[pb.StageTiming(stage=k, seconds=v) for k, v in timer.stages.items()],
+        )
+    )

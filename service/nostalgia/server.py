@@ -1,0 +1,77 @@
+"""Building and running the gRPC server; kept apart from process concerns (signals, Triton)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from . import health
+from .app import App
+from .servicer import NostalgiaServicer
+from .v1 import nostalgia_pb2 as pb
+from .v1 import nostalgia_pb2_grpc as pb_grpc
+
+__all__ = ["create_server", "run_gateway"]
+
+_LOG = logging.getLogger("nostalgia.server")
+
+
+def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int]:
+    """A configured, not yet started server bound to ``address`` (port 0 picks one), and its port."""
+    limit = app.settings.max_message_bytes
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            ("grpc.so_reuseport", 0),
+        ],
+    )
+    pb_grpc.add_NostalgiaServicer_to_server(NostalgiaServicer(app), server)  # type: ignore[no-untyped-call]
+    health_pb2_grpc.add_HealthServicer_to_server(app.health, server)
+    reflection.enable_server_reflection(
+        (
+            pb.DESCRIPTOR.services_by_name["Nostalgia"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"could not bind the gRPC server to {address}")
+    return server, port
+
+
+async def run_gateway(
+    app: App,
+    stop: asyncio.Event,
+    on_started: Callable[[int], None] | None = None,
+) -> None:
+    """Serve until ``stop`` is set, then drain.
+
+    On stop, health turns NOT_SERVING first so probes move traffic away, then in-flight streams
+    get the grace period to finish.
+    """
+    settings = app.settings
+    server, port = create_server(app, f"{settings.host}:{settings.port}")
+    await health.set_status(app.health, False)
+    await server.start()
+    watcher = asyncio.create_task(health.watch_backend(app.health, app.triton), name="health-watcher")
+    _LOG.info("serving", extra={"port": port, "triton": app.triton.url})
+    if on_started is not None:
+        on_started(port)
+    try:
+        await stop.wait()
+        _LOG.info("shutting down", extra={"grace_s": settings.shutdown_grace_s})
+        watcher.cancel()
+        await app.health.enter_graceful_shutdown()
+    finally:
+        watcher.cancel()
+        await server.stop(settings.shutdown_grace_s)
+        await app.close()
+        _LOG.info("stopped")

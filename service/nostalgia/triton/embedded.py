@@ -1,0 +1,198 @@
+"""The embedded Triton: the ``tritonserver`` binary shipped in the ``nvidia-pytriton`` wheel.
+
+That wheel carries Triton with only the python backend, plus a python-backend stub per Python
+version that must sit beside ``libtriton_python.so``. We assemble a private backend directory
+of symlinks (symlinks, because the stub finds its CUDA runtime through an ``$ORIGIN`` rpath)
+and start the server with our virtual environment's ``bin`` first on ``PATH``: the stub embeds
+the system libpython and finds numpy and torch through the first ``python3`` there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["EmbeddedTriton", "TritonStartError", "free_port"]
+
+_LOG = logging.getLogger("nostalgia.triton")
+_LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
+
+
+class TritonStartError(RuntimeError):
+    """The embedded Triton could not be started or did not become ready in time."""
+
+
+def free_port() -> int:
+    """A TCP port that was free a moment ago on the loopback interface."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pytriton_dir() -> Path:
+    try:
+        import pytriton
+    except ImportError as exc:
+        raise TritonStartError("nvidia-pytriton is not installed: run `make setup`") from exc
+    return Path(pytriton.__file__).resolve().parent / "tritonserver"
+
+
+@dataclass
+class EmbeddedTriton:
+    """A ``tritonserver`` child process serving ``model_repository``. Ports of 0 are picked free."""
+
+    model_repository: Path
+    grpc_port: int = 0
+    http_port: int = 0
+    metrics_port: int = 0
+    shm_bytes: int = 64 * 1024 * 1024
+
+    def __post_init__(self) -> None:
+        self.grpc_port = self.grpc_port or free_port()
+        self.http_port = self.http_port or free_port()
+        self.metrics_port = self.metrics_port or free_port()
+        self._process: subprocess.Popen[str] | None = None
+        self._workdir: Path | None = None
+        self._log_thread: threading.Thread | None = None
+
+    @property
+    def grpc_url(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def command(self) -> list[str]:
+        assert self._workdir is not None
+        return [
+            str(_pytriton_dir() / "bin" / "tritonserver"),
+            f"--model-repository={self.model_repository.resolve()}",
+            f"--backend-directory={self._workdir / 'backends'}",
+            f"--grpc-port={self.grpc_port}",
+            f"--http-port={self.http_port}",
+            f"--metrics-port={self.metrics_port}",
+            "--allow-metrics=true",
+            "--allow-cpu-metrics=true",
+            "--strict-readiness=true",
+            "--exit-on-error=true",
+            "--log-verbose=0",
+            f"--backend-config=python,shm-default-byte-size={self.shm_bytes}",
+            f"--backend-config=python,shm-growth-byte-size={self.shm_bytes}",
+        ]
+
+    def start(self, timeout_s: float = 300.0) -> None:
+        """Start the server and block until it and every model are ready."""
+        if self._process is not None and self._process.poll() is None:
+            return
+        self._workdir = Path(tempfile.mkdtemp(prefix="nostalgia-triton-"))
+        self._link_backend(self._workdir / "backends" / "python")
+        env = dict(os.environ)
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        _LOG.info(
+            "starting embedded triton", extra={"grpc_port": self.grpc_port, "http_port": self.http_port}
+        )
+        self._process = subprocess.Popen(
+            self.command(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            start_new_session=True,
+        )
+        self._log_thread = threading.Thread(target=self._forward_logs, name="triton-log", daemon=True)
+        self._log_thread.start()
+        self.wait_ready(timeout_s)
+
+    def wait_ready(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                code = None if self._process is None else self._process.returncode
+                raise TritonStartError(
+                    f"tritonserver exited with code {code} before becoming ready; see its log"
+                )
+            if self.is_ready():
+                _LOG.info("embedded triton ready", extra={"pid": self.pid})
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise TritonStartError(f"tritonserver was not ready within {timeout_s:.0f}s")
+
+    def is_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.http_url}/v2/health/ready", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Ask the server to exit (SIGTERM), then kill it if it does not within ``timeout_s``."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait(5)
+        if self._log_thread is not None:
+            self._log_thread.join(timeout=5)
+            self._log_thread = None
+        if process is not None and process.stdout is not None:
+            process.stdout.close()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL of the whole process group), as a crash would."""
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait(10)
+
+    def _link_backend(self, target: Path) -> None:
+        source = _pytriton_dir()
+        stub = source / "python_backend_stubs" / f"{sys.version_info.major}.{sys.version_info.minor}"
+        target.mkdir(parents=True)
+        for path in (
+            source / "backends" / "python" / "libtriton_python.so",
+            source / "backends" / "python" / "triton_python_backend_utils.py",
+            stub / "triton_python_backend_stub",
+        ):
+            if not path.exists():
+                raise TritonStartError(f"the nvidia-pytriton wheel lacks {path}")
+            (target / path.name).symlink_to(path)
+
+    def _forward_logs(self) -> None:
+        process = self._process
+        if process is None or process.stdout is None:
+            return
+        for line in process.stdout:
+            text = line.rstrip()
+            if not text:
+                continue
+            level = _LEVELS.get(text[0], logging.INFO) if text[1:2].isdigit() else logging.INFO
+            _LOG.log(level, text)
