@@ -1,0 +1,41 @@
+"""Triton python backend for ``face_landmarks``: the TorchScript face mesh built by ``make models``.
+
+Requests gathered by the dynamic batcher are concatenated into one forward pass, then split.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        self.device = torch.device(
+            f"cuda:{args['model_instance_device_id']}" if args["model_instance_kind"] == "GPU" else "cpu"
+        )
+        torch.set_num_threads(int(os.environ.get("NOSTALGIA_TORCH_THREADS", os.cpu_count() or 1)))
+        path = Path(__file__).parent / "face_landmarks.pt"
+        self.model = torch.jit.load(str(path), map_location=self.device).eval()
+
+    def execute(self, requests):
+        images = [pb_utils.get_input_tensor_by_name(r, "IMAGE").as_numpy() for r in requests]
+        sizes = [len(i) for i in images]
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(np.concatenate(images))).to(self.device)
+            landmarks, scores = self.model(batch)
+            landmarks = landmarks.cpu().numpy()
+            scores = scores.cpu().numpy()
+        responses = []
+        start = 0
+        for size in sizes:
+            end = start + size
+            outputs = [
+                pb_utils.Tensor("LANDMARKS", np.ascontiguousarray(landmarks[start:end])),
+                pb_utils.Tensor("SCORE", np.ascontiguousarray(scores[start:end])),
+            ]
+            responses.append(pb_utils.InferenceResponse(output_tensors=outputs))
+            start = end
+        return responses
