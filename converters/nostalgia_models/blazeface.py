@@ -60,12 +60,11 @@ class FaceDetector(nn.Module):
     Rows with score 0 are padding.
     """
 
-    anchors: torch.Tensor
-
     def __init__(self, net: GraphNet, max_detections: int = MAX_DETECTIONS) -> None:
         super().__init__()
         self.net = net
-        self.register_buffer("anchors", ssd_anchors())
+        # A frozen parameter rather than a buffer only so that static typing sees a tensor.
+        self.anchors = nn.Parameter(ssd_anchors(), requires_grad=False)
         self.max_detections = max_detections
         self.min_score = _MIN_SCORE
         self.nms_iou = _NMS_IOU

@@ -139,7 +139,7 @@ class _Reshape(nn.Module):
         x = values[self.source]
         if self.from_image:
             x = x.permute(0, 2, 3, 1)
-        return x.reshape([x.shape[0], *self.shape])
+        return x.reshape([x.shape[0]] + self.shape)  # noqa: RUF005  (TorchScript has no list unpacking)
 
 
 class _Concat(nn.Module):

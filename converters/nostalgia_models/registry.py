@@ -11,6 +11,8 @@ __all__ = ["BUILDERS", "builder"]
 # model name in model_repository/ -> module exposing ``build(repository: Path) -> list[Path]``
 BUILDERS: dict[str, str] = {
     "motion": "nostalgia_models.motion",
+    "face_detector": "nostalgia_models.blazeface",
+    "face_landmarks": "nostalgia_models.face_mesh",
     "upscaler_quality": "nostalgia_models.upscaler_quality",
     "upscaler_fast": "nostalgia_models.upscaler_fast",
 }
