@@ -19,6 +19,7 @@ from typing import Any, Unpack
 import grpc
 import grpc.aio
 from grpc.aio import EOF  # type: ignore[attr-defined]
+
 from nostalgia.v1 import nostalgia_pb2 as pb
 from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 

@@ -9,6 +9,7 @@ from types import TracebackType
 from typing import Any, Unpack
 
 import grpc
+
 from nostalgia.v1 import nostalgia_pb2 as pb
 from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 

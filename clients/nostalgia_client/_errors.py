@@ -143,7 +143,7 @@ _BY_CODE: dict[grpc.StatusCode, type[NostalgiaError]] = {
 }
 
 # RESOURCE_EXHAUSTED covers two situations that need opposite reactions. The server says
-# which in its message; these words mark the temporary one.
+# which in its message (these words mark the temporary one) or with a retry hint in its trailers.
 _OVERLOAD_WORDS = ("capacity", "busy", "overload", "too many", "queue", "concurrent", "try again", "retry")
 
 
@@ -156,13 +156,22 @@ def _status(exc: grpc.RpcError) -> tuple[grpc.StatusCode | None, str]:
     return (code if isinstance(code, grpc.StatusCode) else None), (details or str(exc) or "no details")
 
 
+def _asks_for_retry(exc: grpc.RpcError) -> bool:
+    """Whether the trailers carry a retry hint (gRPC's pushback or an HTTP-style retry-after)."""
+    trailers_fn = getattr(exc, "trailing_metadata", None)
+    trailers = trailers_fn() if callable(trailers_fn) else None
+    keys = {str(key).lower() for key, _ in trailers or ()}
+    return bool(keys & {"grpc-retry-pushback-ms", "retry-after"})
+
+
 def from_rpc_error(exc: grpc.RpcError, method: str | None = None) -> NostalgiaError:
     """The SDK exception for a failed call; raise it with ``raise from_rpc_error(e) from e``."""
     code, details = _status(exc)
     cls: type[NostalgiaError]
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
         lowered = details.lower()
-        cls = Overloaded if any(word in lowered for word in _OVERLOAD_WORDS) else LimitExceeded
+        temporary = any(word in lowered for word in _OVERLOAD_WORDS) or _asks_for_retry(exc)
+        cls = Overloaded if temporary else LimitExceeded
     elif code is not None and code in _BY_CODE:
         cls = _BY_CODE[code]
     else:
