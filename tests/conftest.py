@@ -1,26 +1,25 @@
 """Session fixtures: the real embedded Triton and the real gateway, started once per test run.
 
 Tests talk to them over real gRPC on loopback, exactly as callers do. The gateway runs in a
-background thread with its own event loop, through the same ``run_gateway`` the CLI uses.
+background thread with its own event loop (``nostalgia.local.start_gateway``), through the
+same ``run_gateway`` that ``python -m nostalgia`` uses. Tests that need a gateway with other
+settings call ``start_gateway(replace(gateway_settings, ...))`` themselves.
 """
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import grpc
 import pytest
 
-from nostalgia.app import App
 from nostalgia.config import Settings
+from nostalgia.local import BackgroundGateway, start_gateway
 from nostalgia.logs import configure_logging
-from nostalgia.server import run_gateway
 from nostalgia.triton import EmbeddedTriton
 from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 
@@ -58,59 +57,6 @@ def triton() -> Iterator[EmbeddedTriton]:
         server.stop()
 
 
-@dataclass
-class RunningGateway:
-    """A gateway serving in a background thread; ``stop()`` drains it like SIGTERM would."""
-
-    settings: Settings
-    address: str
-    _loop: asyncio.AbstractEventLoop
-    _stop: asyncio.Event
-    _thread: threading.Thread
-
-    def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(timeout=60)
-
-
-def start_gateway(settings: Settings) -> RunningGateway:
-    """Start ``run_gateway`` in a thread and wait until it listens."""
-    started = threading.Event()
-    holder: dict[str, object] = {}
-
-    def run() -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        stop = asyncio.Event()
-        holder["loop"], holder["stop"] = loop, stop
-
-        def on_started(port: int) -> None:
-            holder["port"] = port
-            started.set()
-
-        try:
-            loop.run_until_complete(
-                run_gateway(App.create(settings, settings.triton_url), stop, on_started=on_started)
-            )
-        except BaseException as exc:
-            holder["error"] = exc
-            started.set()
-        finally:
-            loop.close()
-
-    thread = threading.Thread(target=run, name="gateway", daemon=True)
-    thread.start()
-    if not started.wait(60) or "error" in holder:
-        raise RuntimeError(f"gateway did not start: {holder.get('error')}")
-    return RunningGateway(
-        settings=settings,
-        address=f"127.0.0.1:{holder['port']}",
-        _loop=holder["loop"],  # type: ignore[arg-type]
-        _stop=holder["stop"],  # type: ignore[arg-type]
-        _thread=thread,
-    )
-
-
 @pytest.fixture(scope="session")
 def gateway_settings(triton: EmbeddedTriton) -> Settings:
     return replace(
@@ -125,7 +71,7 @@ def gateway_settings(triton: EmbeddedTriton) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def gateway(gateway_settings: Settings) -> Iterator[RunningGateway]:
+def gateway(gateway_settings: Settings) -> Iterator[BackgroundGateway]:
     running = start_gateway(gateway_settings)
     try:
         yield running
@@ -134,7 +80,7 @@ def gateway(gateway_settings: Settings) -> Iterator[RunningGateway]:
 
 
 @pytest.fixture(scope="session")
-def channel(gateway: RunningGateway) -> Iterator[grpc.Channel]:
+def channel(gateway: BackgroundGateway) -> Iterator[grpc.Channel]:
     limit = gateway.settings.max_message_bytes
     with grpc.insecure_channel(
         gateway.address,
