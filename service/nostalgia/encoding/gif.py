@@ -38,7 +38,7 @@ class GifEncoder(Encoder):
     _elapsed_cs = 0
 
     def _encode(self, frame: RgbFrame) -> list[EncodedPiece]:
-        image = Image.fromarray(frame, "RGB")
+        image = Image.fromarray(frame)
         out = bytearray()
         if self._palette is None:
             self._palette = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT)
