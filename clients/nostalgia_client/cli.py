@@ -6,6 +6,7 @@ Parsing and error reporting live here; each subcommand's work is in `_commands`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -209,7 +210,8 @@ def main(
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     try:
-        args = build_parser().parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # --help, usage errors
+            args = build_parser().parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     ctx = Context(
