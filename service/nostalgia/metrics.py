@@ -49,6 +49,8 @@ __all__ = [
     "count_streamed",
     "observe_stage",
     "observe_time_to_first_frame",
+    "record_stage",
+    "record_triton_call",
     "start_metrics_server",
     "time_stage",
     "triton_call",
@@ -122,7 +124,8 @@ STAGE_SECONDS: Final = Histogram(
 )
 TIME_TO_FIRST_FRAME_SECONDS: Final = Histogram(
     "time_to_first_frame_seconds",
-    "From the start of an Animate call to the first encoded output (frame or container chunk) being sent.",
+    "From the start of an Animate call until the first complete frame (a Frame message, or a container "
+    "chunk that completes one) is handed to gRPC.",
     namespace=NAMESPACE,
     buckets=_TTFF_BUCKETS,
 )
@@ -209,6 +212,18 @@ def count_streamed(*, frames: int, nbytes: int, output_format: str) -> None:
         BYTES_STREAMED.labels(label).inc(nbytes)
 
 
+def record_stage(stage: str, seconds: float) -> None:
+    """``observe_stage`` for callers holding a plain string (the pipeline's stage-timer hook)."""
+    STAGE_SECONDS.labels(stage).observe(seconds)
+
+
+def record_triton_call(model: str, seconds: float, ok: bool) -> None:
+    """Record one finished inference call to Triton (the Triton client's call hook)."""
+    TRITON_REQUEST_SECONDS.labels(model).observe(seconds)
+    if not ok:
+        TRITON_REQUEST_ERRORS.labels(model).inc()
+
+
 @contextmanager
 def triton_call(model: str) -> Iterator[None]:
     """Time one inference call to Triton; count it as an error when the block raises.
@@ -216,13 +231,12 @@ def triton_call(model: str) -> Iterator[None]:
     Works around both sync and ``await``-ed calls because only the wall clock is read.
     """
     start = time.perf_counter()
+    ok = False
     try:
         yield
-    except BaseException:
-        TRITON_REQUEST_ERRORS.labels(model).inc()
-        raise
+        ok = True
     finally:
-        TRITON_REQUEST_SECONDS.labels(model).observe(time.perf_counter() - start)
+        record_triton_call(model, time.perf_counter() - start, ok)
 
 
 @dataclass

@@ -12,6 +12,8 @@ from grpc_reflection.v1alpha import reflection
 
 from . import health
 from .app import App
+from .metrics import start_metrics_server
+from .observability import install_pipeline_observers, server_interceptors
 from .servicer import NostalgiaServicer
 from .v1 import nostalgia_pb2 as pb
 from .v1 import nostalgia_pb2_grpc as pb_grpc
@@ -24,7 +26,10 @@ _LOG = logging.getLogger("nostalgia.server")
 def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int]:
     """A configured, not yet started server bound to ``address`` (port 0 picks one), and its port."""
     limit = app.settings.max_message_bytes
+    install_pipeline_observers()
     server = grpc.aio.server(
+        # Metrics and access log outermost, so refused calls are counted and logged too.
+        interceptors=server_interceptors(),
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -59,10 +64,11 @@ async def run_gateway(
     """
     settings = app.settings
     server, port = create_server(app, f"{settings.host}:{settings.port}")
+    metrics_server = start_metrics_server(settings.metrics_port, settings.metrics_host)
     await health.set_status(app.health, False)
     await server.start()
     watcher = asyncio.create_task(health.watch_backend(app.health, app.triton), name="health-watcher")
-    _LOG.info("serving", extra={"port": port, "triton": app.triton.url})
+    _LOG.info("serving", extra={"port": port, "metrics_port": metrics_server.port, "triton": app.triton.url})
     if on_started is not None:
         on_started(port)
     try:
@@ -74,4 +80,5 @@ async def run_gateway(
         watcher.cancel()
         await server.stop(settings.shutdown_grace_s)
         await app.close()
+        metrics_server.close()
         _LOG.info("stopped")

@@ -10,6 +10,7 @@ import grpc
 
 from .app import App
 from .errors import NostalgiaError, status_of
+from .observability import observe_animate_output
 from .rpc import animate
 from .v1 import nostalgia_pb2 as pb
 from .v1 import nostalgia_pb2_grpc as pb_grpc
@@ -39,7 +40,7 @@ class NostalgiaServicer(pb_grpc.NostalgiaServicer):
         self, request: pb.AnimateRequest, context: Context[pb.AnimateRequest, pb.AnimateResponse]
     ) -> AsyncIterator[pb.AnimateResponse]:
         try:
-            async for response in animate.animate(request, context, self.app):
+            async for response in observe_animate_output(animate.animate(request, context, self.app)):
                 yield response
         except grpc.aio.AbortError:
             raise
