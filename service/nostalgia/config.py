@@ -54,6 +54,39 @@ class Settings:
     shutdown_grace_s: float = field(
         default=30.0, metadata={"help": "on SIGTERM, how long in-flight streams may finish"}
     )
+    max_upload_bytes: int = field(
+        default=25 * _MiB,
+        metadata={"help": "largest photo upload accepted, bytes (RESOURCE_EXHAUSTED above)"},
+    )
+    max_image_pixels: int = field(
+        default=50_000_000, metadata={"help": "largest photo accepted, pixels; checked from the header"}
+    )
+    max_image_side: int = field(default=12_000, metadata={"help": "longest photo side accepted, pixels"})
+    max_duration_s: float = field(default=30.0, metadata={"help": "longest Animate clip, seconds"})
+    max_fps: float = field(default=60.0, metadata={"help": "highest Animate frame rate"})
+    max_output_size: int = field(default=2048, metadata={"help": "largest output side, pixels"})
+    max_concurrent_calls: int = field(
+        default=4, metadata={"help": "heavy calls (Animate, Enhance, DetectFaces) running at once"}
+    )
+    max_queued_calls: int = field(
+        default=16, metadata={"help": "heavy calls waiting for a slot; beyond it RESOURCE_EXHAUSTED at once"}
+    )
+    tls_cert_file: str = field(
+        default="", metadata={"help": "PEM server certificate chain; empty: plaintext"}
+    )
+    tls_key_file: str = field(default="", metadata={"help": "PEM private key of tls_cert_file"})
+    tls_client_ca_file: str = field(
+        default="", metadata={"help": "PEM CA bundle; set to require client certificates (mutual TLS)"}
+    )
+    api_keys: str = field(
+        default="",
+        metadata={
+            "help": "comma-separated API keys, each `KEY` or `KEY:Method+Method`; empty with no file: open"
+        },
+    )
+    api_keys_file: str = field(
+        default="", metadata={"help": "file of API keys, one `KEY [Method ...]` per line, # comments"}
+    )
     log_level: str = field(default="INFO", metadata={"help": "DEBUG, INFO, WARNING or ERROR"})
     log_format: str = field(default="json", metadata={"help": "json (one object per line) or text"})
 
@@ -89,6 +122,19 @@ class Settings:
             raise ValueError(f"log_format must be 'json' or 'text', not {self.log_format!r}")
         if self.max_message_bytes < _MiB:
             raise ValueError("max_message_bytes must be at least 1 MiB")
+        for name in ("max_upload_bytes", "max_image_pixels", "max_image_side", "max_output_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, not {getattr(self, name)}")
+        if self.max_upload_bytes >= self.max_message_bytes:
+            raise ValueError("max_upload_bytes must be below max_message_bytes (the request carries more)")
+        if not (self.max_duration_s > 0 and self.max_fps >= 1):
+            raise ValueError("max_duration_s must be positive and max_fps at least 1")
+        if self.max_concurrent_calls < 1 or self.max_queued_calls < 0:
+            raise ValueError("max_concurrent_calls must be at least 1 and max_queued_calls at least 0")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file must be set together")
+        if self.tls_client_ca_file and not self.tls_cert_file:
+            raise ValueError("tls_client_ca_file (mutual TLS) needs tls_cert_file and tls_key_file")
         for name in ("port", "metrics_port", "triton_grpc_port", "triton_http_port", "triton_metrics_port"):
             value = getattr(self, name)
             if not 0 <= value <= 65535:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -12,6 +14,8 @@ from grpc_reflection.v1alpha import reflection
 
 from . import health
 from .app import App
+from .interceptors.admission import AdmissionInterceptor
+from .interceptors.auth import ApiKeys, AuthInterceptor
 from .metrics import start_metrics_server
 from .observability import install_pipeline_observers, server_interceptors
 from .servicer import NostalgiaServicer
@@ -25,11 +29,16 @@ _LOG = logging.getLogger("nostalgia.server")
 
 def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int]:
     """A configured, not yet started server bound to ``address`` (port 0 picks one), and its port."""
-    limit = app.settings.max_message_bytes
+    settings = app.settings
+    limit = settings.max_message_bytes
+    keys = ApiKeys.from_settings(settings.api_keys, settings.api_keys_file)
+    # Outermost first: unauthenticated calls are refused before they can take an admission slot.
+    guards: list[grpc.aio.ServerInterceptor[Any, Any]] = [AuthInterceptor(keys)] if keys else []
+    guards.append(AdmissionInterceptor(app.admission))
     install_pipeline_observers()
     server = grpc.aio.server(
         # Metrics and access log outermost, so refused calls are counted and logged too.
-        interceptors=server_interceptors(),
+        interceptors=[*server_interceptors(), *guards],
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -46,10 +55,27 @@ def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int]:
         ),
         server,
     )
-    port = server.add_insecure_port(address)
+    port = (
+        server.add_secure_port(address, tls)
+        if (tls := _tls_credentials(app))
+        else server.add_insecure_port(address)
+    )
     if port == 0:
         raise OSError(f"could not bind the gRPC server to {address}")
     return server, port
+
+
+def _tls_credentials(app: App) -> grpc.ServerCredentials | None:
+    """TLS when a certificate is configured; mutual TLS (client certificates required) with a client CA."""
+    settings = app.settings
+    if not settings.tls_cert_file:
+        return None
+    chain = Path(settings.tls_cert_file).read_bytes()
+    key = Path(settings.tls_key_file).read_bytes()
+    client_ca = Path(settings.tls_client_ca_file).read_bytes() if settings.tls_client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None
+    )
 
 
 async def run_gateway(

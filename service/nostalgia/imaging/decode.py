@@ -9,6 +9,7 @@ decompression bomb costs us a header parse, not gigabytes.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import InvalidInput, LimitExceeded
 
 __all__ = ["ACCEPTED_FORMATS", "DecodeLimits", "decode_image"]
+
+_LOG = logging.getLogger("nostalgia.imaging")
 
 # Pillow's own bomb guard warns or raises at fixed thresholds; ours below is explicit and per request.
 Image.MAX_IMAGE_PIXELS = None
@@ -73,10 +76,25 @@ def _decode_opened(image: Image.Image, limits: DecodeLimits) -> NDArray[np.uint8
         raise InvalidInput(f"image has {frames} frames (animated or multi-page); send a single still photo")
     try:
         image.load()
-        upright = ImageOps.exif_transpose(image) or image
-        return _to_rgb(upright)
-    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+    except MemoryError as exc:
+        raise LimitExceeded(f"image is {width}x{height} pixels; too large to decode right now") from exc
+    except Exception as exc:
+        # Pillow's format parsers raise many exception types on hostile bytes (struct.error,
+        # IndexError, ...); every one of them means the upload is broken, not the server.
         raise InvalidInput(f"image data is truncated or corrupt: {exc}") from exc
+    try:
+        return _to_rgb(_upright(image))
+    except (OSError, ValueError, TypeError) as exc:
+        raise InvalidInput(f"image colour mode {image.mode} cannot be converted to RGB: {exc}") from exc
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a photo whose EXIF is unreadable is used as stored."""
+    try:
+        return ImageOps.exif_transpose(image) or image
+    except (OSError, ValueError, SyntaxError, EOFError, KeyError, IndexError, TypeError) as exc:
+        _LOG.info("ignoring unreadable EXIF orientation: %s", exc)
+        return image
 
 
 def _to_rgb(image: Image.Image) -> NDArray[np.uint8]:

@@ -50,19 +50,27 @@ class AnimatePlan:
     seed: int
 
 
-def plan_request(request: pb.AnimateRequest) -> AnimatePlan:
-    """Check every numeric field and fill defaults; raises ``InvalidInput`` naming the bad field."""
+def plan_request(
+    request: pb.AnimateRequest,
+    max_fps: float = MAX_FPS,
+    max_duration_s: float = MAX_DURATION_S,
+    max_size: int = MAX_SIZE,
+) -> AnimatePlan:
+    """Check every numeric field and fill defaults; raises ``InvalidInput`` naming the bad field.
+
+    The maxima are the operator's limits (``Settings.max_fps`` and friends).
+    """
     fps = request.fps or DEFAULT_FPS
-    if not (math.isfinite(fps) and 1.0 <= fps <= MAX_FPS):
-        raise InvalidInput(f"fps must be between 1 and {MAX_FPS:g}, not {request.fps:g}")
+    if not (math.isfinite(fps) and 1.0 <= fps <= max_fps):
+        raise InvalidInput(f"fps must be between 1 and {max_fps:g} (the limit), not {request.fps:g}")
     duration = request.duration_s or DEFAULT_DURATION_S
-    if not (math.isfinite(duration) and 0.2 <= duration <= MAX_DURATION_S):
+    if not (math.isfinite(duration) and 0.2 <= duration <= max_duration_s):
         raise InvalidInput(
-            f"duration_s must be between 0.2 and {MAX_DURATION_S:g}, not {request.duration_s:g}"
+            f"duration_s must be between 0.2 and {max_duration_s:g} (the limit), not {request.duration_s:g}"
         )
     size = request.output_size or DEFAULT_SIZE
-    if not MIN_SIZE <= size <= MAX_SIZE:
-        raise InvalidInput(f"output_size must be between {MIN_SIZE} and {MAX_SIZE}, not {size}")
+    if not MIN_SIZE <= size <= max_size:
+        raise InvalidInput(f"output_size must be between {MIN_SIZE} and {max_size} (the limit), not {size}")
     quality = request.encoding.quality or 90
     if not 1 <= quality <= 100:
         raise InvalidInput(f"encoding.quality must be between 1 and 100, not {quality}")
@@ -123,7 +131,8 @@ async def animate(
     app: App,
 ) -> AsyncIterator[pb.AnimateResponse]:
     timer = StageTimer()
-    plan = plan_request(request)
+    settings = app.settings
+    plan = plan_request(request, settings.max_fps, settings.max_duration_s, settings.max_output_size)
     with timer.stage("decode"):
         photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
     with timer.stage("align"):
