@@ -129,8 +129,8 @@ def explain(exc: NostalgiaError, ctx: Context) -> tuple[str, ExitCode]:
         )
     if isinstance(exc, NotSupported):
         return (
-            f"the service at {ctx.server} does not offer `{ctx.command}` yet (it answered UNIMPLEMENTED): "
-            f"update the server, or use a deployment that has it",
+            f"the service at {ctx.server} does not offer this yet (it answered UNIMPLEMENTED to "
+            f"`{ctx.command}`): update the server, or use a deployment that has it{_said(exc)}",
             ExitCode.NOT_SUPPORTED,
         )
     if isinstance(exc, Cancelled):
