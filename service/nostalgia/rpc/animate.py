@@ -60,15 +60,16 @@ def plan_request(
 
     The maxima are the operator's limits (``Settings.max_fps`` and friends).
     """
-    fps = request.fps or DEFAULT_FPS
+    # Defaults never exceed the operator's limits: an unset field must not be an error.
+    fps = request.fps or min(DEFAULT_FPS, max_fps)
     if not (math.isfinite(fps) and 1.0 <= fps <= max_fps):
         raise InvalidInput(f"fps must be between 1 and {max_fps:g} (the limit), not {request.fps:g}")
-    duration = request.duration_s or DEFAULT_DURATION_S
+    duration = request.duration_s or min(DEFAULT_DURATION_S, max_duration_s)
     if not (math.isfinite(duration) and 0.2 <= duration <= max_duration_s):
         raise InvalidInput(
             f"duration_s must be between 0.2 and {max_duration_s:g} (the limit), not {request.duration_s:g}"
         )
-    size = request.output_size or DEFAULT_SIZE
+    size = request.output_size or min(DEFAULT_SIZE, max_size)
     if not MIN_SIZE <= size <= max_size:
         raise InvalidInput(f"output_size must be between {MIN_SIZE} and {max_size} (the limit), not {size}")
     quality = request.encoding.quality or 90
