@@ -43,10 +43,10 @@ RUN pip install --no-cache-dir --no-deps . \
 USER 10001
 # gRPC API, Prometheus /metrics.
 EXPOSE 50051 9464
-ENV NOSTALGIA_HOST=0.0.0.0 NOSTALGIA_PORT=50051 NOSTALGIA_METRICS_PORT=9464 NOSTALGIA_LOG_FORMAT=json
+# A container never starts the embedded Triton: it talks to the Triton service (override per deployment).
+ENV NOSTALGIA_HOST=0.0.0.0 NOSTALGIA_PORT=50051 NOSTALGIA_METRICS_PORT=9464 NOSTALGIA_LOG_FORMAT=json \
+    NOSTALGIA_TRITON_URL=triton:8001
 ENTRYPOINT ["python", "-m", "nostalgia"]
-# An external Triton is required in a container; compose and Kubernetes set NOSTALGIA_TRITON_URL.
-CMD ["--triton-url=triton:8001"]
 
 # ---------------------------------------------------------------------------------------------
 # triton: NGC Triton, python backend, torch for the TorchScript models, numpy<2 (Triton 2.51's
