@@ -76,6 +76,11 @@ def _said(exc: NostalgiaError) -> str:
     return f"\n  (the service said: {exc.details})" if exc.details else ""
 
 
+def _transport(exc: NostalgiaError) -> str:
+    """Details that may come from the local gRPC library rather than the service."""
+    return f"\n  (details: {exc.details})" if exc.details else ""
+
+
 def explain(exc: NostalgiaError, ctx: Context) -> tuple[str, ExitCode]:
     """A message for `exc` and the exit code for its class."""
     photo = ctx.photo or "the photo"
@@ -106,7 +111,7 @@ def explain(exc: NostalgiaError, ctx: Context) -> tuple[str, ExitCode]:
     if isinstance(exc, Unavailable):
         return (
             f"cannot reach the service at {ctx.server}: is it running? start it with `make run`, "
-            f"or point --server (or NOSTALGIA_SERVER) at it{_said(exc)}",
+            f"or point --server (or NOSTALGIA_SERVER) at it{_transport(exc)}",
             ExitCode.UNAVAILABLE,
         )
     if isinstance(exc, DeadlineExceeded):
