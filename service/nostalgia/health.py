@@ -15,16 +15,23 @@ from grpc_health.v1 import health_pb2
 
 from .inference import TritonClient
 
-__all__ = ["SERVICE_NAMES", "watch_backend"]
+__all__ = ["LIVENESS_SERVICE", "SERVICE_NAMES", "mark_alive", "watch_backend"]
 
 _LOG = logging.getLogger("nostalgia.health")
 SERVICE_NAMES = ("", "nostalgia.v1.Nostalgia")
+# Liveness probes ask for this name: SERVING while the process serves at all, whatever Triton
+# does, so an outage of the model server takes gateways out of rotation without restarting them.
+LIVENESS_SERVICE = "liveness"
 
 
 async def set_status(health: health_aio.HealthServicer, serving: bool) -> None:
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in SERVICE_NAMES:
         await health.set(name, status)
+
+
+async def mark_alive(health: health_aio.HealthServicer) -> None:
+    await health.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
 
 
 async def watch_backend(

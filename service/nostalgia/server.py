@@ -92,6 +92,7 @@ async def run_gateway(
     server, port = create_server(app, f"{settings.host}:{settings.port}")
     metrics_server = start_metrics_server(settings.metrics_port, settings.metrics_host)
     await health.set_status(app.health, False)
+    await health.mark_alive(app.health)
     await server.start()
     watcher = asyncio.create_task(health.watch_backend(app.health, app.triton), name="health-watcher")
     _LOG.info("serving", extra={"port": port, "metrics_port": metrics_server.port, "triton": app.triton.url})

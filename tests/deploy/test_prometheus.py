@@ -237,3 +237,20 @@ def test_every_dashboard_query_returns_data(
     )
     assert prometheus.scalar('sum(rate(nv_inference_request_success{model="motion"}[1m]))') > 0
     assert prometheus.scalar("sum(nostalgia_time_to_first_frame_seconds_count)") >= 2
+
+
+def test_autoscaler_metric_query_evaluates_on_live_triton(
+    prometheus: Prometheus, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The prometheus-adapter rule behind the HPA, with its template filled as the adapter would."""
+    manifests = yaml.safe_load_all((REPO / "deploy" / "k8s" / "autoscaling.yaml").read_text())
+    adapter = next(doc for doc in manifests if doc["kind"] == "ConfigMap")
+    (rule,) = yaml.safe_load(adapter["data"]["config.yaml"])["rules"]
+    query = rule["metricsQuery"].replace("<<.LabelMatchers>>", f'job="{TRITON_JOB}"')
+    query = query.replace("<<.GroupBy>>", "instance")
+    result = prometheus.query(query)
+    assert len(result) == 1, result
+    queue_us = float(result[0]["value"][1])
+    assert math.isfinite(queue_us) and queue_us >= 0
+    with capsys.disabled():
+        print(f"\nautoscaler metric {rule['name']['as']} = {queue_us:.1f} us  ({query})")
