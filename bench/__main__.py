@@ -19,8 +19,12 @@ def main(argv: list[str]) -> int:
     names = [a for a in argv if not a.startswith("-")]
     options = [a for a in argv if a.startswith("-")]
     if not names:
-        names = [m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_")]
-        names = [n for n in sorted(names) if getattr(importlib.import_module(f"bench.{n}"), "RUN_BY_DEFAULT", True)]
+        names = [
+            m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_")
+        ]
+        names = [
+            n for n in sorted(names) if getattr(importlib.import_module(f"bench.{n}"), "RUN_BY_DEFAULT", True)
+        ]
     status = 0
     for name in names:
         module = importlib.import_module(f"bench.{name}")
