@@ -30,6 +30,9 @@ class Script:
     responses: list[pb.AnimateResponse] = field(default_factory=list)
     fail_after_responses: tuple[grpc.StatusCode, str] | None = None
     delay_s: float = 0.0
+    detection: pb.DetectFacesResponse = field(
+        default_factory=lambda: pb.DetectFacesResponse(width=10, height=10)
+    )
     seen_metadata: list[dict[str, str]] = field(default_factory=list)
     seen_requests: list[Any] = field(default_factory=list)
 
@@ -64,7 +67,7 @@ class ScriptedServicer(pb_grpc.NostalgiaServicer):
         self, request: pb.DetectFacesRequest, context: grpc.ServicerContext
     ) -> pb.DetectFacesResponse:
         self._begin(request, context)
-        return pb.DetectFacesResponse(width=10, height=10)
+        return self.script.detection
 
     def ListDrivers(
         self, request: pb.ListDriversRequest, context: grpc.ServicerContext

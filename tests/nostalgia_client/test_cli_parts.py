@@ -9,13 +9,17 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from PIL import Image
 
+from nostalgia.v1 import nostalgia_pb2 as pb
 from nostalgia_client import ImageFormat, Keyframe, OutputFormat
 from nostalgia_client._commands import human_bytes, load_keyframes
 from nostalgia_client._formats import image_format_for_path, output_target_for_path
 from nostalgia_client._progress import ProgressBar, render_progress
 from nostalgia_client._table import render_table
 from nostalgia_client.cli import build_parser, main
+
+from .conftest import ScriptedServer
 
 
 @pytest.mark.parametrize(
@@ -165,3 +169,56 @@ def test_help_documents_exit_codes() -> None:
     assert main(["--help"], stdout=out) == 0
     for line in ("4    no usable face", "7    cannot reach the service", "10   the service does not offer"):
         assert line in out.getvalue()
+
+
+def _face(x: float, y: float, size: float, score: float) -> pb.Face:
+    keypoints = [(0.3, 0.4), (0.7, 0.4), (0.5, 0.6), (0.35, 0.8), (0.65, 0.8)]
+    return pb.Face(
+        box=pb.Box(x_min=x, y_min=y, x_max=x + size, y_max=y + size),
+        score=score,
+        keypoints=[pb.Point(x=x + u * size, y=y + v * size) for u, v in keypoints],
+        roll_deg=-2.5,
+        landmark_score=0.9,
+    )
+
+
+def test_faces_table_json_and_annotation(scripted: ScriptedServer, tmp_path: Path) -> None:
+    scripted.script.detection = pb.DetectFacesResponse(
+        width=200, height=160, faces=[_face(20, 30, 100, 0.97), _face(140, 20, 40, 0.81)]
+    )
+    photo = tmp_path / "two.png"
+    Image.new("RGB", (200, 160), (90, 90, 90)).save(photo)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["faces", str(photo), "--annotate", str(tmp_path / "boxes.png"), "--server", scripted.address]
+    assert main(argv, stdout=out, stderr=err) == 0, err.getvalue()
+    assert out.getvalue().splitlines() == [
+        f"{photo}: 200x160, 2 faces",
+        "#  score    x   y  width  height  roll°  mesh score",
+        "0   0.97   20  30    100     100   -2.5        0.90",
+        "1   0.81  140  20     40      40   -2.5        0.90",
+        f"wrote {tmp_path / 'boxes.png'}",
+    ]
+    with Image.open(tmp_path / "boxes.png") as drawn:
+        assert drawn.size == (200, 160)
+        assert drawn.getpixel((20, 100)) == (0, 255, 0)  # left edge of the first box
+        assert drawn.getpixel((60, 100)) == (90, 90, 90)  # inside it, untouched
+    out = io.StringIO()
+    assert main(["faces", str(photo), "--json", "--server", scripted.address], stdout=out) == 0
+    parsed = json.loads(out.getvalue())
+    assert parsed["faces"][1]["box"] == {"x_min": 140.0, "y_min": 20.0, "x_max": 180.0, "y_max": 60.0}
+
+
+def test_photo_from_standard_input(scripted: ScriptedServer) -> None:
+    class Stdin(io.StringIO):
+        buffer = io.BytesIO(b"\x89PNG pretend")
+
+    out = io.StringIO()
+    assert main(["faces", "-", "--server", scripted.address], stdout=out, stdin=Stdin()) == 0
+    assert scripted.script.seen_requests[-1].image == b"\x89PNG pretend"
+    assert out.getvalue() == "-: 10x10, 0 faces\n"
+
+
+def test_drivers_table(scripted: ScriptedServer) -> None:
+    out = io.StringIO()
+    assert main(["drivers", "--server", scripted.address], stdout=out) == 0
+    assert out.getvalue() == "driver  seconds  blinks  description\nblink       3.0  yes     Blinks.\n"
