@@ -23,9 +23,10 @@ import pytest
 from grpc import aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
+from prometheus_client.parser import text_string_to_metric_families
+
 from nostalgia import metrics
 from nostalgia.interceptors import AccessLogInterceptor, MetricsInterceptor
-from prometheus_client.parser import text_string_to_metric_families
 
 PROBE = "nostalgia.test.Probe"
 HEALTH = "grpc.health.v1.Health"
