@@ -27,6 +27,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nostalgia import metrics
 from nostalgia.interceptors import AccessLogInterceptor, MetricsInterceptor
+from nostalgia.observability import observe_animate_output
+from nostalgia.v1 import nostalgia_pb2 as pb
 
 PROBE = "nostalgia.test.Probe"
 HEALTH = "grpc.health.v1.Health"
@@ -344,3 +346,35 @@ def test_stage_ttff_stream_and_triton_helpers(harness: Harness) -> None:
     assert delta("nostalgia_bytes_streamed_total", format="mp4") == 24
     assert delta("nostalgia_triton_request_duration_seconds_count", model="probe_model") == 2
     assert delta("nostalgia_triton_request_errors_total", model="probe_model") == 1
+
+
+def test_animate_output_observer_counts_container_frames_once(harness: Harness) -> None:
+    """Container chunks report cumulative complete frames; each frame is counted once, TTFF once."""
+    stream = [
+        pb.AnimateResponse(metadata=pb.AnimateMetadata(format=pb.OUTPUT_FORMAT_MP4, frame_count=5)),
+        pb.AnimateResponse(chunk=pb.ContainerChunk(sequence=0, data=b"h" * 40, frames_complete=0)),
+        pb.AnimateResponse(chunk=pb.ContainerChunk(sequence=1, data=b"f" * 300, frames_complete=3)),
+        pb.AnimateResponse(chunk=pb.ContainerChunk(sequence=2, data=b"f" * 200, frames_complete=5)),
+        pb.AnimateResponse(summary=pb.AnimateSummary(frames=5, bytes=540)),
+    ]
+
+    async def source() -> AsyncIterator[pb.AnimateResponse]:
+        for response in stream:
+            await asyncio.sleep(0.01)
+            yield response
+
+    async def consume() -> list[pb.AnimateResponse]:
+        return [r async for r in observe_animate_output(source())]
+
+    before = harness.scrape()
+    assert asyncio.run(consume()) == stream
+    after = harness.scrape()
+
+    def delta(name: str, **labels: str) -> float:
+        return sample(after, name, **labels) - sample(before, name, **labels)
+
+    assert delta("nostalgia_frames_streamed_total", format="mp4") == 5
+    assert delta("nostalgia_bytes_streamed_total", format="mp4") == 540
+    assert delta("nostalgia_time_to_first_frame_seconds_count") == 1
+    # The header chunk completes no frame: the first frame arrives with the second chunk (~3 sleeps).
+    assert delta("nostalgia_time_to_first_frame_seconds_sum") >= 0.03
