@@ -165,6 +165,10 @@ class AsyncClient:
     def target(self) -> str:
         return self.connection.target
 
+    def __repr__(self) -> str:
+        security = "tls" if self.connection.tls else "plaintext"
+        return f"AsyncClient({self.connection.target!r}, {security})"
+
     async def close(self) -> None:
         await self._channel.close(None)
 

@@ -159,6 +159,10 @@ class Client:
     def target(self) -> str:
         return self.connection.target
 
+    def __repr__(self) -> str:
+        security = "tls" if self.connection.tls else "plaintext"
+        return f"Client({self.connection.target!r}, {security})"
+
     def close(self) -> None:
         self._channel.close()
 
