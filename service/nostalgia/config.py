@@ -65,6 +65,10 @@ class Settings:
     max_duration_s: float = field(default=30.0, metadata={"help": "longest Animate clip, seconds"})
     max_fps: float = field(default=60.0, metadata={"help": "highest Animate frame rate"})
     max_output_size: int = field(default=2048, metadata={"help": "largest output side, pixels"})
+    max_enhance_pixels: int = field(
+        default=1_048_576,
+        metadata={"help": "largest photo Enhance upscales, pixels (RESOURCE_EXHAUSTED above)"},
+    )
     max_concurrent_calls: int = field(
         default=4, metadata={"help": "heavy calls (Animate, Enhance, DetectFaces) running at once"}
     )

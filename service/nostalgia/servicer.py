@@ -11,7 +11,7 @@ import grpc
 from .app import App
 from .errors import NostalgiaError, status_of
 from .observability import observe_animate_output
-from .rpc import animate
+from .rpc import animate, enhance
 from .v1 import nostalgia_pb2 as pb
 from .v1 import nostalgia_pb2_grpc as pb_grpc
 
@@ -50,8 +50,13 @@ class NostalgiaServicer(pb_grpc.NostalgiaServicer):
     async def Enhance(
         self, request: pb.EnhanceRequest, context: Context[pb.EnhanceRequest, pb.EnhanceResponse]
     ) -> pb.EnhanceResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Enhance is not available in this build")
-        raise AssertionError("unreachable")
+        try:
+            return await enhance.enhance(request, context, self.app)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await _fail(context, exc, "Enhance")
+            raise AssertionError("unreachable") from exc
 
     async def DetectFaces(
         self, request: pb.DetectFacesRequest, context: Context[pb.DetectFacesRequest, pb.DetectFacesResponse]
