@@ -21,10 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..app import App
-from ..errors import InvalidInput, Unsupported
+from ..errors import InvalidInput
 from ..imaging import decode_image
 from ..timing import StageTimer
 from ..v1 import nostalgia_pb2 as pb
+from .output import OutputStream, encoder_for
 
 __all__ = ["AnimatePlan", "animate", "plan_request"]
 
@@ -75,8 +76,6 @@ def plan_request(
     quality = request.encoding.quality or 90
     if not 1 <= quality <= 100:
         raise InvalidInput(f"encoding.quality must be between 1 and 100, not {quality}")
-    if request.format not in (pb.OUTPUT_FORMAT_UNSPECIFIED, pb.OUTPUT_FORMAT_JPEG):
-        raise Unsupported(f"output format {pb.OutputFormat.Name(request.format)} is not available yet")
     seed = request.seed or secrets.randbits(63)
     return AnimatePlan(
         fps=fps,
@@ -110,15 +109,6 @@ def camera_params(frame_count: int, fps: float, seed: int) -> NDArray[np.float32
     return params
 
 
-def encode_jpeg(frame: NDArray[np.uint8], quality: int) -> bytes:
-    ok, data = cv2.imencode(
-        ".jpg", cv2.cvtColor(frame, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]
-    )
-    if not ok:
-        raise RuntimeError("JPEG encoder failed")
-    return bytes(data)
-
-
 def _chunks(total: int) -> list[range]:
     bounds = [0, min(FIRST_CHUNK, total)]
     while bounds[-1] < total:
@@ -141,13 +131,14 @@ async def animate(
     del photo
     params = camera_params(plan.frame_count, plan.fps, plan.seed)
     height, width = image.shape[:2]
+    output = OutputStream(encoder_for(request, width, height, plan.fps, plan.frame_count))
     yield pb.AnimateResponse(
         metadata=pb.AnimateMetadata(
             request_id=uuid.uuid4().hex,
-            format=pb.OUTPUT_FORMAT_JPEG,
-            mime_type="image/jpeg",
-            width=width,
-            height=height,
+            format=request.format or pb.OUTPUT_FORMAT_JPEG,
+            mime_type=output.encoder.mime_type,
+            width=output.encoder.width,
+            height=output.encoder.height,
             fps=plan.fps,
             frame_count=plan.frame_count,
             duration_s=plan.frame_count / plan.fps,
@@ -168,31 +159,22 @@ async def animate(
         clip: NDArray[np.uint8] = result["FRAMES"][0]
         return clip
 
-    ttff = 0.0
-    sent_bytes = 0
-    chunks = _chunks(plan.frame_count)
-    pending = asyncio.ensure_future(render(chunks[0]))
-    try:
-        for i, frames in enumerate(chunks):
-            motion_start = timer.elapsed()
-            clip = await pending
-            timer.add("motion", timer.elapsed() - motion_start)
-            if i + 1 < len(chunks):
-                pending = asyncio.ensure_future(render(chunks[i + 1]))
-            for offset, index in enumerate(frames):
-                with timer.stage("encode"):
-                    data = await asyncio.to_thread(encode_jpeg, clip[offset], plan.quality)
-                if not ttff:
-                    ttff = timer.elapsed()
-                sent_bytes += len(data)
-                yield pb.AnimateResponse(frame=pb.Frame(index=index, timestamp_s=index / plan.fps, data=data))
-    finally:
-        if not pending.done():
-            pending.cancel()
+    async def rendered() -> AsyncIterator[NDArray[np.uint8]]:
+        # Runs ahead of the encoder by the output's bounded queue, so Triton renders the next
+        # chunk while this one is encoded; a slow reader stops it there.
+        for frames in _chunks(plan.frame_count):
+            with timer.stage("motion"):
+                clip = await render(frames)
+            yield clip
+
+    async for response in output.responses(rendered()):
+        yield response
+    timer.add("encode", output.encode_seconds)
+    ttff = output.first_output_at - timer.started if output.first_output_at else 0.0
     yield pb.AnimateResponse(
         summary=pb.AnimateSummary(
             frames=plan.frame_count,
-            bytes=sent_bytes,
+            bytes=output.bytes_sent,
             time_to_first_frame_s=ttff,
             total_s=timer.elapsed(),
             stages=[pb.StageTiming(stage=k, seconds=v) for k, v in timer.stages.items()],
