@@ -47,5 +47,8 @@ typecheck: $(STAMP)  ## mypy, strict, on our modules
 bench: models  ## print speed and memory figures (CPU here; GPU on a GPU machine)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m bench $(ARGS)
 
+load: models  ## concurrent Animate streams against the local service: throughput, TTFF, errors, peak RSS
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m bench.load $(ARGS)
+
 clean:  ## remove the environment, caches and built models
 	rm -rf $(VENV) .cache model_repository/*/1/*.pt
