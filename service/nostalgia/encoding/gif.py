@@ -11,6 +11,10 @@ still photo with a moving face, so the first frame holds the clip's colours, bad
 Frames are mapped onto that palette without dithering, which keeps still regions
 bit-identical from frame to frame; each frame after the first is cropped to the rectangle
 that changed, so a moving face costs bytes and a still background does not.
+
+Frame delays are whole centiseconds, accumulated so that the clip's total length is exact
+(25 fps gives 4 cs every frame). Browsers stretch delays below 2 cs, so above 50 fps a GIF
+plays slower than asked; the video formats have no such limit.
 """
 
 from __future__ import annotations
