@@ -16,6 +16,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
+import tritonclient.grpc as triton_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from nostalgia.config import Settings
@@ -111,17 +112,36 @@ def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
     )
 
 
+def _busy_inputs(triton: EmbeddedTriton, model: str) -> dict[str, np.ndarray]:
+    """Inputs for ``model`` built from its metadata: a 512-pixel image and plausible floats."""
+    client = triton_grpc.InferenceServerClient(triton.grpc_url)
+    try:
+        metadata = client.get_model_metadata(model, as_json=True)
+    finally:
+        client.close()
+    rng = np.random.default_rng(0)
+    inputs = {}
+    for spec in metadata["inputs"]:
+        dims = [int(d) for d in spec["shape"]]
+        image_like = spec["datatype"] == "UINT8"
+        shape = [1] + [(512 if image_like else 25) if d < 0 else d for d in dims[1:]]
+        if image_like:
+            inputs[spec["name"]] = rng.integers(0, 256, shape, dtype=np.uint8)
+        else:
+            inputs[spec["name"]] = (rng.random(shape) * 0.5 + 0.75).astype(np.float32)
+    return inputs
+
+
 def test_triton_calls_inherit_the_callers_deadline(triton: EmbeddedTriton) -> None:
     """A call given 50 ms ends with DeadlineExceeded in about that time, not Triton's full run."""
+    inputs = _busy_inputs(triton, "motion")
 
     async def call() -> float:
         client = TritonClient(triton.grpc_url)
-        image = np.zeros((1, 768, 768, 3), np.uint8)
-        params = np.tile(np.array([1.0, 0.0, 0.0], np.float32), (1, 25, 1))
         start = time.perf_counter()
         try:
             with pytest.raises(DeadlineExceeded):
-                await client.infer("motion", {"IMAGE": image, "PARAMS": params}, ["FRAMES"], timeout_s=0.05)
+                await client.infer("motion", inputs, ["FRAMES"], timeout_s=0.05)
             return time.perf_counter() - start
         finally:
             await client.close()
