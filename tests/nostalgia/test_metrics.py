@@ -124,11 +124,11 @@ def rpc_labels(method: str, rpc_type: str, service: str = PROBE) -> dict[str, st
     return {"grpc_service": service, "grpc_method": method, "grpc_type": rpc_type}
 
 
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0, show: Callable[[], object] = str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
+            raise AssertionError(f"condition not met in time; {show()}")
         time.sleep(0.05)
 
 
@@ -288,7 +288,8 @@ def test_deadline_on_an_endless_stream_is_recorded_as_deadline_exceeded(harness:
     wait_for(
         lambda: (
             harness.value("nostalgia_grpc_server_handled_total", **labels, grpc_code="DEADLINE_EXCEEDED") == 1
-        )
+        ),
+        show=lambda: [line for line in harness.scrape().splitlines() if 'grpc_method="Endless"' in line],
     )
     assert harness.value("nostalgia_grpc_server_in_flight", **labels) == 0
 

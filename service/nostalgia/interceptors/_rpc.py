@@ -3,10 +3,11 @@
 Interceptors only see a method handler, not the call; to act when a call starts and when it
 ends they replace the handler's behaviour with a wrapper. For server-streaming behaviours the
 end is not when the handler function returns but when its response iterator is exhausted, so
-the wrapper wraps the iterator and reports in ``finally``. The final status code is read where
-gRPC keeps it: the servicer context (``set_code`` / ``abort`` record it there), or the exception
-that ended the handler (gRPC answers an unexpected exception with UNKNOWN, a cancelled task with
-CANCELLED or, when the deadline passed, DEADLINE_EXCEEDED).
+the wrapper drives the iterator itself (writing each message) and reports in ``finally``.
+The final status code is read where gRPC keeps it: the servicer context (``set_code`` and
+``abort`` record it there), or the exception that ended the handler (gRPC answers an unexpected
+exception with UNKNOWN, a cancelled task with CANCELLED or, when the deadline passed,
+DEADLINE_EXCEEDED).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -26,6 +27,7 @@ __all__ = ["CallObserver", "RpcInfo", "RpcType", "final_code", "observe_handler"
 RpcType = Literal["unary", "client_stream", "server_stream", "bidi_stream"]
 
 _ABORT_ERROR: Final[type[BaseException]] = aio.AbortError
+_DEADLINE_SLACK_S: Final = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,10 @@ def final_code(context: aio.ServicerContext[Any, Any], error: BaseException | No
     if isinstance(error, _ABORT_ERROR):
         return grpc.StatusCode.UNKNOWN
     if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        # gRPC's deadline timer and Python's wall clock disagree by a little: a call cancelled
+        # when (almost) nothing of its deadline was left was cancelled by that deadline.
         remaining = context.time_remaining()
-        if remaining is not None and remaining <= 0:
+        if remaining is not None and remaining <= _DEADLINE_SLACK_S:
             return grpc.StatusCode.DEADLINE_EXCEEDED
         return grpc.StatusCode.CANCELLED
     return grpc.StatusCode.UNKNOWN
@@ -111,16 +115,18 @@ def _wrap_stream_writer(
 
 def _wrap_stream_iterator(
     behaviour: Callable[[Any, Any], AsyncGenerator[Any, None]], observe: CallObserver
-) -> Callable[[Any, Any], AsyncIterator[Any]]:
-    # Handlers that are async generators end when their iterator is exhausted, raises, or is closed
-    # by gRPC after the caller went away (GeneratorExit at the pending ``yield``).
-    async def observed(request: Any, context: aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+) -> Callable[[Any, Any], Awaitable[None]]:
+    # The handler's async generator is driven here and each message written from this coroutine.
+    # A cancellation (caller gone, deadline passed) then lands in this frame whether the call was
+    # waiting on the handler or on the network, so the end is recorded at once, not whenever the
+    # suspended generator happens to be garbage-collected.
+    async def observed(request: Any, context: aio.ServicerContext[Any, Any]) -> None:
         done = observe(context)
         error: BaseException | None = None
         try:
             async with contextlib.aclosing(behaviour(request, context)) as responses:
                 async for response in responses:
-                    yield response
+                    await context.write(response)
         except BaseException as exc:
             error = exc
             raise
