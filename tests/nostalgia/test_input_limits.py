@@ -210,6 +210,7 @@ def strict_stub(gateway_settings: Settings) -> Iterator[pb_grpc.NostalgiaStub]:
         max_duration_s=2.0,
         max_fps=30.0,
         max_output_size=256,
+        max_message_bytes=2 * 1024 * 1024,
     )
     settings.validate()
     running = start_gateway(settings)
@@ -227,6 +228,9 @@ def test_operator_limits_are_enforced_and_named(
     # Bytes: a valid JPEG padded past the limit (decoders ignore what follows the end marker).
     error = _error(strict_stub, pb.AnimateRequest(image=small + b"\x00" * 1_100_000))
     assert error.code() == EXHAUSTED and "limit is 1000000 bytes" in (error.details() or "")
+    # A message past max_message_bytes is refused by gRPC itself, before any of it is decoded.
+    error = _error(strict_stub, pb.AnimateRequest(image=small + b"\x00" * 3_000_000))
+    assert error.code() == EXHAUSTED, error.details()
     # Pixels: 640x480 = 307200 > 200000, though every side is within 1000.
     big = _save(Image.new("RGB", (640, 480), (128, 100, 90)), "JPEG")
     error = _error(strict_stub, pb.AnimateRequest(image=big))
