@@ -13,7 +13,8 @@ import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton_aio
 from numpy.typing import NDArray
-from tritonclient.grpc import InferInput, InferRequestedOutput
+from tritonclient.grpc import InferInput, InferRequestedOutput, KeepAliveOptions
+from tritonclient.grpc._client import MAX_GRPC_MESSAGE_SIZE
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
 from ..errors import BackendError, BackendUnavailable, DeadlineExceeded
@@ -36,7 +37,7 @@ class TritonClient:
     def __init__(self, url: str, default_timeout_s: float = 60.0) -> None:
         self.url = url
         self.default_timeout_s = default_timeout_s
-        self._client = triton_aio.InferenceServerClient(url=url)
+        self._client = triton_aio.InferenceServerClient(url=url, channel_args=_channel_args())
 
     async def close(self) -> None:
         await self._client.close()
@@ -92,6 +93,26 @@ class TritonClient:
             elapsed = time.perf_counter() - start
             for observer in _observers:
                 observer(model, elapsed, ok)
+
+
+def _channel_args() -> list[tuple[str, int]]:
+    """tritonclient's defaults, plus reconnect backoff capped at 2 s.
+
+    gRPC's default backoff grows to two minutes while Triton is down, so after a long restart
+    the gateway could stay UNAVAILABLE for half a minute with Triton already ready again.
+    """
+    keepalive = KeepAliveOptions()
+    return [
+        ("grpc.max_send_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.max_receive_message_length", MAX_GRPC_MESSAGE_SIZE),
+        ("grpc.keepalive_time_ms", keepalive.keepalive_time_ms),
+        ("grpc.keepalive_timeout_ms", keepalive.keepalive_timeout_ms),
+        ("grpc.keepalive_permit_without_calls", int(keepalive.keepalive_permit_without_calls)),
+        ("grpc.http2.max_pings_without_data", keepalive.http2_max_pings_without_data),
+        ("grpc.initial_reconnect_backoff_ms", 250),
+        ("grpc.min_reconnect_backoff_ms", 250),
+        ("grpc.max_reconnect_backoff_ms", 2000),
+    ]
 
 
 def _translate(exc: InferenceServerException, what: str) -> Exception:
