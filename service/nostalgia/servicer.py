@@ -11,7 +11,7 @@ import grpc
 from .app import App
 from .errors import NostalgiaError, status_of
 from .observability import observe_animate_output
-from .rpc import animate, enhance
+from .rpc import animate, detect_faces, enhance
 from .v1 import nostalgia_pb2 as pb
 from .v1 import nostalgia_pb2_grpc as pb_grpc
 
@@ -61,8 +61,13 @@ class NostalgiaServicer(pb_grpc.NostalgiaServicer):
     async def DetectFaces(
         self, request: pb.DetectFacesRequest, context: Context[pb.DetectFacesRequest, pb.DetectFacesResponse]
     ) -> pb.DetectFacesResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "DetectFaces is not available in this build")
-        raise AssertionError("unreachable")
+        try:
+            return await detect_faces.detect_faces(request, context, self.app)
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await _fail(context, exc, "DetectFaces")
+            raise AssertionError("unreachable") from exc
 
     async def ListDrivers(
         self, request: pb.ListDriversRequest, context: Context[pb.ListDriversRequest, pb.ListDriversResponse]
