@@ -248,8 +248,9 @@ def test_autoscaler_metric_query_evaluates_on_live_triton(
     (rule,) = yaml.safe_load(adapter["data"]["config.yaml"])["rules"]
     query = rule["metricsQuery"].replace("<<.LabelMatchers>>", f'job="{TRITON_JOB}"')
     query = query.replace("<<.GroupBy>>", "instance")
+    # rate() needs two scrapes of Triton inside the window; Prometheus may have only just started.
+    wait_for("the adapter query to return a series", lambda: len(prometheus.query(query)) == 1, timeout=30)
     result = prometheus.query(query)
-    assert len(result) == 1, result
     queue_us = float(result[0]["value"][1])
     assert math.isfinite(queue_us) and queue_us >= 0
     with capsys.disabled():
