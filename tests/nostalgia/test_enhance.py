@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from nostalgia.faces import AlignmentLayout, align_eyes, aligned_crop
 from nostalgia.v1 import nostalgia_pb2 as pb
 from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 
@@ -135,7 +136,8 @@ def test_photo_over_the_pixel_limit_is_refused_with_the_limit_named(
         ({"quality": 101, "format": pb.IMAGE_FORMAT_JPEG}, grpc.StatusCode.INVALID_ARGUMENT, "quality"),
         ({"model": 9}, grpc.StatusCode.INVALID_ARGUMENT, "model"),
         ({"format": 9}, grpc.StatusCode.INVALID_ARGUMENT, "format"),
-        ({"face_only": True}, grpc.StatusCode.UNIMPLEMENTED, "face_only"),
+        ({"face_only": True}, grpc.StatusCode.FAILED_PRECONDITION, "no face"),
+        ({"scale": 3, "face_only": True}, grpc.StatusCode.INVALID_ARGUMENT, "scale"),
     ],
 )
 def test_bad_requests_get_clear_statuses(
@@ -150,3 +152,37 @@ def test_bad_requests_get_clear_statuses(
     error = _error(stub, **request)
     assert error.code() == code
     assert words in error.details()
+
+
+def test_face_only_upscales_the_aligned_face_even_of_a_photo_over_the_limit(
+    stub: pb_grpc.NostalgiaStub, portraits_dir: Path
+) -> None:
+    """Girl with a Pearl Earring, 1092x1280: too big for a whole-photo upscale, fine for its face."""
+    name = "liveportrait_source_s10.jpg"
+    source = _rgb(portraits_dir, name)
+    response = _enhance(
+        stub, image=(portraits_dir / name).read_bytes(), face_only=True, model=pb.UPSCALER_MODEL_FAST
+    )
+    face = response.face
+    assert len(face.keypoints) == 5 and len(face.landmarks) == 468
+    assert 0 <= face.box.x_min < face.box.x_max <= 1092 and 0 <= face.box.y_min < face.box.y_max <= 1280
+    assert face.score > 0.5 and face.landmark_score > 0.7
+    out = _decode(response.image)
+    side = response.width // 4
+    assert response.width == response.height == 4 * side and out.shape == (4 * side, 4 * side, 3)
+    assert 32 <= side <= 512
+    # The output is the canonical eye-aligned crop of that face, upscaled.
+    right, left = (np.array([p.x, p.y]) for p in face.keypoints[:2])
+    expected = aligned_crop(source, align_eyes(right, left, AlignmentLayout(size=side)))
+    back = cv2.resize(out, (side, side), interpolation=cv2.INTER_AREA)
+    assert _psnr(back, expected) > 26
+    assert {"detect", "landmarks", "align", "enhance"} <= {s.stage for s in response.stages}
+
+
+def test_face_index_beyond_the_faces_found_is_invalid(
+    stub: pb_grpc.NostalgiaStub, portraits_dir: Path
+) -> None:
+    data = (portraits_dir / "deoldify_abe.jpg").read_bytes()
+    error = _error(stub, image=data, face_only=True, face_index=5, model=pb.UPSCALER_MODEL_FAST)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "face_index 5" in error.details()

@@ -2,7 +2,9 @@
 
 The input is capped in pixels (``Settings.max_enhance_pixels``) because the work and the
 answer both grow with it: x4 multiplies the pixel count by 16, and the encoded result must
-still fit in one gRPC message, which is checked before sending.
+still fit in one gRPC message, which is checked before sending. With ``face_only`` the limit
+applies to the aligned face crop, not the photo, so a face in a large photo can still be
+enhanced.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from ..app import App
+from ..enhance.face_crop import face_crop
 from ..enhance.upscale import Upscaler, upscale
-from ..errors import InvalidInput, LimitExceeded, Unsupported
+from ..errors import InvalidInput, LimitExceeded
+from ..faces import Face
 from ..imaging import decode_image
 from ..timing import StageTimer
 from ..v1 import nostalgia_pb2 as pb
+from .detect_faces import face_message
 
 __all__ = ["encode_image", "enhance"]
 
@@ -67,10 +72,6 @@ def _check_request(request: pb.EnhanceRequest) -> tuple[int, Upscaler, str, str,
     quality = request.quality or DEFAULT_QUALITY
     if not 1 <= quality <= 100:
         raise InvalidInput(f"quality must be between 1 and 100, not {request.quality}")
-    if request.face_only:
-        raise Unsupported(
-            "face_only is not available in this build yet; send the whole photo (face_only=false)"
-        )
     pil_format, mime = _FORMATS[request.format]
     return scale, _MODELS[request.model], pil_format, mime, quality
 
@@ -82,6 +83,13 @@ async def enhance(
     scale, model, pil_format, mime, quality = _check_request(request)
     with timer.stage("decode"):
         photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
+    face: Face | None = None
+    if request.face_only:
+        # The photo may be larger than the upscale limit: only the face crop is upscaled.
+        crop = await face_crop(
+            photo, request.face_index, app.triton, time_left=context.time_remaining, timer=timer
+        )
+        photo, face = crop.image, crop.face
     height, width = photo.shape[:2]
     limit = app.settings.max_enhance_pixels
     if height * width > limit:
@@ -105,5 +113,6 @@ async def enhance(
         mime_type=mime,
         width=result.shape[1],
         height=result.shape[0],
+        face=face_message(face, with_landmarks=True) if face is not None else None,
         stages=[pb.StageTiming(stage=name, seconds=seconds) for name, seconds in timer.stages.items()],
     )
