@@ -47,6 +47,7 @@ __all__ = [
     "MetricsServer",
     "Stage",
     "count_streamed",
+    "declare_rpc",
     "observe_stage",
     "observe_time_to_first_frame",
     "record_stage",
@@ -176,6 +177,17 @@ BUILD_INFO.info({"version": _version()})
 # gateway give zeros instead of an absent series that dashboards cannot tell from a broken scrape.
 for _stage in STAGES:
     STAGE_SECONDS.labels(_stage)
+
+
+def declare_rpc(service: str, method: str, rpc_type: str) -> None:
+    """Create a method's started / latency / in-flight series at zero before its first call.
+
+    Without this the first scrape after the first call already holds that call, and ``rate()``
+    (which never assumes a series started at zero) leaves it out.
+    """
+    RPC_STARTED.labels(service, method, rpc_type)
+    RPC_HANDLING_SECONDS.labels(service, method, rpc_type)
+    RPC_IN_FLIGHT.labels(service, method, rpc_type)
 
 
 def observe_stage(stage: Stage, seconds: float) -> None:

@@ -33,9 +33,15 @@ def server_interceptors() -> list[aio.ServerInterceptor[Any, Any]]:
 
 
 def install_pipeline_observers() -> None:
-    """Record stage timings and Triton calls in the metrics (idempotent)."""
+    """Record stage timings and Triton calls in the metrics, and declare the API's RPCs (idempotent)."""
     add_stage_observer(metrics.record_stage)
     add_call_observer(metrics.record_triton_call)
+    service = pb.DESCRIPTOR.services_by_name["Nostalgia"]
+    for method in service.methods:
+        rpc_type = "server_stream" if method.server_streaming else "unary"
+        if method.client_streaming:
+            rpc_type = "bidi_stream" if method.server_streaming else "client_stream"
+        metrics.declare_rpc(service.full_name, method.name, rpc_type)
 
 
 def _format_label(value: int) -> str:
