@@ -152,7 +152,7 @@ def prometheus(
 def send_traffic(address: str, photo: bytes) -> int:
     """One full Animate, one rejected Animate and a health check; returns the frames received."""
     with grpc.insecure_channel(address) as channel:
-        stub = pb_grpc.NostalgiaStub(channel)
+        stub = pb_grpc.NostalgiaStub(channel)  # type: ignore[no-untyped-call]
         request = pb.AnimateRequest(image=photo, duration_s=0.4, fps=10, output_size=128, seed=7)
         frames = sum(1 for r in stub.Animate(request, timeout=120) if r.WhichOneof("payload") == "frame")
         with pytest.raises(grpc.RpcError) as rejected:
@@ -203,11 +203,12 @@ def test_every_dashboard_query_returns_data(
     # Two rounds with scrapes in between, so every counter has moved inside the rate window.
     for _round in range(2):
         assert send_traffic(gateway.address, photo) == 4
-        target = scraped_frames(gateway_metrics)
-        wait_for(
-            "prometheus to scrape the round's frames",
-            lambda target=target: prometheus.scalar("sum(nostalgia_frames_streamed_total)") >= target,
-        )
+        sent = scraped_frames(gateway_metrics)
+
+        def scraped(sent: float = sent) -> bool:
+            return prometheus.scalar("sum(nostalgia_frames_streamed_total)") >= sent
+
+        wait_for("prometheus to scrape the round's frames", scraped)
     wait_for(
         "prometheus to scrape Triton's motion requests",
         lambda: prometheus.scalar('sum(nv_inference_request_success{model="motion"})') > 0,
