@@ -44,7 +44,8 @@ class AnimatedWebpEncoder(Encoder):
         stream = self._container.add_stream(
             "libwebp_anim",
             rate=Fraction(fps).limit_denominator(1001),
-            options={"quality": str(settings.effective_quality()), "lossless": "0"},
+            # libwebp effort 2 instead of 4: half the CPU per frame for about 2% more bytes.
+            options={"quality": str(settings.effective_quality()), "lossless": "0", "compression_level": "2"},
         )
         assert isinstance(stream, av.video.stream.VideoStream)
         self._stream = stream
