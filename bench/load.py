@@ -195,7 +195,12 @@ async def _stream(
 
 
 async def run_load(
-    address: str, request: pb.AnimateRequest, concurrency: int, seconds: float, timeout_s: float
+    address: str,
+    request: pb.AnimateRequest,
+    concurrency: int,
+    seconds: float,
+    timeout_s: float,
+    backoff_s: float = 0.5,
 ) -> tuple[Results, float]:
     """``concurrency`` workers open streams back to back for ``seconds``; returns results and wall time."""
     results = Results()
@@ -211,9 +216,10 @@ async def run_load(
 
         async def worker() -> None:
             while time.perf_counter() < stop_at:
+                ok_before = results.codes["OK"]
                 await _stream(stub, request, timeout_s, results)
-                if results.codes and set(results.codes) - {"OK"} and results.codes["OK"] == 0:
-                    await asyncio.sleep(0.05)  # the service refuses everything: do not spin
+                if results.codes["OK"] == ok_before:
+                    await asyncio.sleep(backoff_s)  # refused or failed: back off as a good client does
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return results, time.perf_counter() - start
@@ -255,6 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=25.0)
     parser.add_argument("--output-size", type=int, default=512)
     parser.add_argument("--timeout-s", type=float, default=300.0, help="deadline of each stream")
+    parser.add_argument("--backoff-s", type=float, default=0.5, help="a worker's pause after a failed stream")
     parser.add_argument(
         "--model-repository", type=Path, default=REPO / "model_repository", help="for the embedded Triton"
     )
@@ -279,7 +286,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for concurrency in levels:
             if sampler is not None:
                 sampler.reset()
-            results, wall = asyncio.run(run_load(address, request, concurrency, args.seconds, args.timeout_s))
+            results, wall = asyncio.run(
+                run_load(address, request, concurrency, args.seconds, args.timeout_s, args.backoff_s)
+            )
             _report(concurrency, results, wall, dict(sampler.peaks) if sampler else None)
 
     if args.target:
