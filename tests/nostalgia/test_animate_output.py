@@ -167,6 +167,20 @@ def test_first_playable_chunk_leaves_before_the_last_frame_is_rendered(
     assert partial, "some chunks must carry frames before the clip is complete"
 
 
+def test_a_short_keyframe_interval_gives_an_early_first_fragment(
+    stub: pb_grpc.NostalgiaStub, portraits_dir: Path
+) -> None:
+    req = request(
+        portraits_dir, pb.OUTPUT_FORMAT_MP4, duration_s=4.0, encoding=pb.EncodingOptions(keyframe_interval=5)
+    )
+    received = call(stub, req)
+    chunks = [r.chunk for _, r in received if r.HasField("chunk")]
+    assert next(c.frames_complete for c in chunks if c.frames_complete) == 5
+    summary = received[-1][1].summary
+    # The first render batch is sized for one fragment, so it does not wait for the long batches.
+    assert summary.time_to_first_frame_s < 0.4 * summary.total_s
+
+
 def test_visible_mark_can_be_turned_off(stub: pb_grpc.NostalgiaStub, portraits_dir: Path) -> None:
     def last_png(mark: bool) -> np.ndarray:
         received = call(stub, request(portraits_dir, pb.OUTPUT_FORMAT_PNG, duration_s=0.2, visible_mark=mark))

@@ -193,6 +193,7 @@ def test_mp4_streams_fragments_while_frames_are_pushed(clip: Frames) -> None:
         (n, p.frames_complete) for n, p in zip(pushed_at, pieces, strict=True) if p.frames_complete
     ]
     assert fragment_times[0] == (7, 6)
+    assert create_encoder(MediaFormat.MP4, WIDTH, HEIGHT, FPS, settings).frames_for_first_piece() == 7
     assert pushed_at.index(7) < len(pieces) - 1
     counts = [p.frames_complete for p in pieces]
     assert counts == sorted(counts) and counts[-1] == FRAMES

@@ -54,6 +54,9 @@ class AnimatedWebpEncoder(Encoder):
         self._stream.pix_fmt = "yuv420p"
         self._stream.codec_context.time_base = Fraction(1, 1000)
 
+    def frames_for_first_piece(self) -> None:
+        return None
+
     def _encode(self, frame: RgbFrame) -> list[EncodedPiece]:
         container = self._require()
         video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")

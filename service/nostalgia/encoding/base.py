@@ -74,6 +74,13 @@ class Encoder(abc.ABC):
     def mime_type(self) -> str:
         return self.info.mime_type
 
+    def frames_for_first_piece(self) -> int | None:
+        """How many frames must be pushed before the first frame can be shown (None: only at ``finish``).
+
+        Lets a renderer size its first batch so the first playable piece is not held back.
+        """
+        return 1
+
     def push(self, frame: RgbFrame) -> list[EncodedPiece]:
         """Encode one (height, width, 3) uint8 RGB frame; return the pieces now complete (maybe none)."""
         if self._closed:

@@ -61,6 +61,10 @@ class _PyAvEncoder(Encoder):
         if settings.bitrate_kbps:
             self._stream.codec_context.bit_rate = settings.bitrate_kbps * 1000
 
+    def frames_for_first_piece(self) -> int:
+        # The muxer closes the first fragment (cluster) when the next interval's keyframe arrives.
+        return self.keyframe_interval + 1
+
     def _encode(self, frame: RgbFrame) -> list[EncodedPiece]:
         container = self._require()
         video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")

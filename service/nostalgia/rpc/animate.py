@@ -109,8 +109,8 @@ def camera_params(frame_count: int, fps: float, seed: int) -> NDArray[np.float32
     return params
 
 
-def _chunks(total: int) -> list[range]:
-    bounds = [0, min(FIRST_CHUNK, total)]
+def _chunks(total: int, first: int = FIRST_CHUNK) -> list[range]:
+    bounds = [0, min(first, total)]
     while bounds[-1] < total:
         bounds.append(min(bounds[-1] + CHUNK, total))
     return [range(a, b) for a, b in itertools.pairwise(bounds)]
@@ -162,7 +162,7 @@ async def animate(
     async def rendered() -> AsyncIterator[NDArray[np.uint8]]:
         # Runs ahead of the encoder by the output's bounded queue, so Triton renders the next
         # chunk while this one is encoded; a slow reader stops it there.
-        for frames in _chunks(plan.frame_count):
+        for frames in _chunks(plan.frame_count, output.first_batch_frames(FIRST_CHUNK)):
             with timer.stage("motion"):
                 clip = await render(frames)
             yield clip

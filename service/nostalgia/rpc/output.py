@@ -86,6 +86,15 @@ class OutputStream:
         self._queue: asyncio.Queue[NDArray[np.uint8] | _End | BaseException] = asyncio.Queue(prefetch)
         self._sequence = 0
 
+    def first_batch_frames(self, default: int) -> int:
+        """Size of the first render batch: ``default``, or more when the encoder needs more for a first piece.
+
+        With MP4 and WebM the first playable piece needs a keyframe interval and one frame; a
+        first batch shorter than that would hold the fragment back until a whole later batch is in.
+        """
+        needed = self.encoder.frames_for_first_piece()
+        return default if needed is None else max(default, needed)
+
     async def responses(self, batches: AsyncIterator[NDArray[np.uint8]]) -> AsyncIterator[pb.AnimateResponse]:
         """Yield Frame or ContainerChunk messages for ``batches`` of (n, h, w, 3) RGB frames, in order."""
         ACTIVE_PIPELINES.inc()
