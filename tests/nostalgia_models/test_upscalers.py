@@ -92,6 +92,23 @@ def test_matches_ncnn_within_one_level(
     assert np.abs(ours.astype(np.float32) - resized).mean() < 12
 
 
+@pytest.mark.parametrize(("model", "size"), [("upscaler_fast", 48), ("upscaler_quality", 24)])
+def test_float_output_matches_ncnn_to_a_hundredth_of_a_level(
+    portraits_dir: Path, model: str, size: int
+) -> None:
+    """Before rounding, the rebuilt network and ncnn agree far below one level: same weights, same graph."""
+    crop = _crop(portraits_dir, "bopbtl_old_h.png", 150, 150, size)
+    net = realesrgan.load_fast() if model == "upscaler_fast" else realesrgan.load_quality()
+    with torch.inference_mode():
+        x = torch.from_numpy(crop).permute(2, 0, 1)[None].float() / 255.0
+        ours = net(x)[0].permute(1, 2, 0).numpy() * 255.0
+    with NcnnUpscaler(STEMS[model], threads=2) as reference:
+        theirs = reference.run(crop)
+    diff = np.abs(ours - theirs)
+    print(f"{model} float: max |diff| {diff.max():.6f} levels, mean {diff.mean():.7f}")
+    assert diff.max() < 0.01
+
+
 def test_channel_order_is_rgb(built: dict[str, torch.jit.ScriptModule], portraits_dir: Path) -> None:
     """A red-dominant crop stays red-dominant: the served model takes and returns RGB, like ncnn's input."""
     crop = _crop(portraits_dir, "bopbtl_old_h.png", 150, 150, 32)
