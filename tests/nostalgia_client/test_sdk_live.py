@@ -149,13 +149,12 @@ def test_bad_requests_are_invalid_input(client: nc.Client, portraits_dir: Path) 
 
 
 def test_no_face(client: nc.Client, portraits_dir: Path) -> None:
-    offered(lambda: client.detect_faces(portraits_dir / SMALL))
     with pytest.raises(nc.NoFace):
         client.animate(portraits_dir / NO_FACE, duration_s=0.4)
 
 
 def test_detect_faces_largest_first(client: nc.Client, portraits_dir: Path) -> None:
-    detection = offered(lambda: client.detect_faces(portraits_dir / GROUP, landmarks=True))
+    detection = client.detect_faces(portraits_dir / GROUP, landmarks=True)
     assert (detection.width, detection.height) == (640, 773)
     assert len(detection.faces) >= 2
     areas = [f.box.width * f.box.height for f in detection.faces]
@@ -166,7 +165,10 @@ def test_detect_faces_largest_first(client: nc.Client, portraits_dir: Path) -> N
         assert len(face.keypoints) == 5 and len(face.landmarks) == 468
         right_eye, left_eye = face.keypoints[0], face.keypoints[1]
         assert right_eye.x < left_eye.x  # the subject's right eye is on the image's left
-    assert offered(lambda: client.detect_faces(portraits_dir / NO_FACE)).faces == ()
+    assert client.detect_faces(portraits_dir / NO_FACE).faces == ()
+    without_mesh = client.detect_faces(portraits_dir / GROUP)
+    assert [f.box for f in without_mesh.faces] == [f.box for f in detection.faces]
+    assert all(f.landmarks == () for f in without_mesh.faces)
 
 
 def test_list_drivers(client: nc.Client) -> None:
