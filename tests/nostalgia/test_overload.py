@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import time
 import tracemalloc
 from collections import Counter
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from PIL import Image
 
 from nostalgia.config import Settings
 from nostalgia.local import BackgroundGateway, start_gateway
@@ -116,3 +118,41 @@ def _check_codes(results: list[tuple[grpc.StatusCode, float, str]]) -> None:
     assert all("capacity" in d for _, d in refused)
     served = sorted(t for code, t, _ in results if code == grpc.StatusCode.OK)
     assert served[-1] > slowest, "admitted calls should still be running when the excess is refused"
+
+
+def test_detect_faces_and_enhance_share_the_limit(gateway_settings: Settings, portraits_dir: Path) -> None:
+    """The other heavy RPCs take slots too: with one slot and no queue, a burst is partly refused."""
+    running = start_gateway(replace(gateway_settings, max_concurrent_calls=1, max_queued_calls=0))
+    image = (portraits_dir / "deoldify_1920sFamilyPhoto.jpg").read_bytes()
+    # Whichever call is admitted should finish quickly: Enhance gets a small crop and the fast model.
+    buffer = io.BytesIO()
+    Image.open(portraits_dir / "deoldify_abe.jpg").convert("RGB").resize((96, 96)).save(buffer, "PNG")
+    small = buffer.getvalue()
+
+    async def burst() -> list[grpc.StatusCode]:
+        async with grpc.aio.insecure_channel(running.address) as channel:
+            stub = pb_grpc.NostalgiaStub(channel)
+            await channel.channel_ready()
+
+            async def call(kind: str) -> grpc.StatusCode:
+                try:
+                    if kind == "detect":
+                        await stub.DetectFaces(pb.DetectFacesRequest(image=image), timeout=120)
+                    else:
+                        await stub.Enhance(
+                            pb.EnhanceRequest(image=small, scale=2, model=pb.UPSCALER_MODEL_FAST), timeout=120
+                        )
+                except grpc.aio.AioRpcError as exc:
+                    if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        assert "capacity" in (exc.details() or ""), exc.details()
+                    return exc.code()
+                return grpc.StatusCode.OK
+
+            return await asyncio.gather(*(call(k) for k in ["detect"] * 4 + ["enhance"] * 4))
+
+    try:
+        codes = asyncio.run(burst())
+    finally:
+        running.stop()
+    refused = codes.count(grpc.StatusCode.RESOURCE_EXHAUSTED)
+    assert 1 <= refused <= 7, codes
