@@ -143,7 +143,8 @@ def test_response_carries_mesh_key_points_roll_and_timings(
     responses: dict[str, pb.DetectFacesResponse], portraits_dir: Path
 ) -> None:
     response = responses[VARIANT_SOURCE]
-    width, height = Image.open(portraits_dir / VARIANT_SOURCE).size
+    with Image.open(portraits_dir / VARIANT_SOURCE) as image:
+        width, height = image.size
     assert (response.width, response.height) == (width, height)
     face = response.faces[0]
     assert len(face.landmarks) == 468 and len(face.keypoints) == 5
@@ -195,7 +196,8 @@ def _variants(source: Image.Image) -> dict[str, bytes]:
 def test_grey_rgba_16bit_cmyk_and_exif_rotated_photos(
     stub: pb_grpc.NostalgiaStub, portraits_dir: Path, responses: dict[str, pb.DetectFacesResponse]
 ) -> None:
-    source = Image.open(portraits_dir / VARIANT_SOURCE)
+    with Image.open(portraits_dir / VARIANT_SOURCE) as image:
+        source = image.convert("RGB")
     reference = responses[VARIANT_SOURCE].faces[0]
     ref_eyes = np.array([[p.x, p.y] for p in reference.keypoints[:2]])
     iod = float(np.linalg.norm(ref_eyes[1] - ref_eyes[0]))
