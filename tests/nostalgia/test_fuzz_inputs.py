@@ -1,4 +1,4 @@
-"""Fuzzing the untrusted-input path: photo decoding and Animate request validation.
+"""Fuzzing the untrusted-input path: photo decoding and Animate request and encoder-option validation.
 
 Thousands of generated inputs (mutations of real JPEG/PNG/WebP/TIFF bytes, PNG and JPEG headers
 with random fields and valid checksums, random request fields) must each end in a decoded RGB
@@ -26,6 +26,7 @@ from PIL import Image
 from nostalgia.errors import InvalidInput, LimitExceeded, Unsupported
 from nostalgia.imaging import DecodeLimits, decode_image
 from nostalgia.rpc.animate import plan_request
+from nostalgia.rpc.output import encoder_for
 from nostalgia.v1 import nostalgia_pb2 as pb
 
 # Pillow warns (rather than raises) about defects it recovers from, e.g. corrupt EXIF; the decoder
@@ -193,6 +194,9 @@ def _floats() -> st.SearchStrategy[float]:
     duration=_floats(),
     size=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 4096)),
     quality=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 120)),
+    bitrate=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 100_000), st.just(0)),
+    keyframe_interval=st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 400), st.just(0)),
+    visible_mark=st.sampled_from([None, True, False]),
     output=st.integers(0, 7),
     driver=st.text(max_size=40),
     face_index=st.integers(0, 2**32 - 1),
@@ -203,6 +207,9 @@ def test_random_request_fields_are_planned_or_rejected_cleanly(
     duration: float,
     size: int,
     quality: int,
+    bitrate: int,
+    keyframe_interval: int,
+    visible_mark: bool | None,
     output: int,
     driver: str,
     face_index: int,
@@ -217,8 +224,12 @@ def test_random_request_fields_are_planned_or_rejected_cleanly(
         driver=driver,
         face_index=face_index,
         seed=seed,
-        encoding=pb.EncodingOptions(quality=quality),
+        encoding=pb.EncodingOptions(
+            quality=quality, bitrate_kbps=bitrate, keyframe_interval=keyframe_interval
+        ),
     )
+    if visible_mark is not None:
+        request.visible_mark = visible_mark
     try:
         plan = plan_request(request)
     except (InvalidInput, LimitExceeded, Unsupported) as exc:
@@ -227,6 +238,14 @@ def test_random_request_fields_are_planned_or_rejected_cleanly(
     assert 1 <= plan.fps <= 60 and 0.2 <= plan.duration_s <= 30
     assert plan.frame_count == max(1, round(plan.duration_s * plan.fps)) and plan.frame_count <= 1800
     assert 64 <= plan.output_size <= 2048 and 1 <= plan.quality <= 100
+    # The encoder options are validated when the encoder is made, before any frame is rendered.
+    side = plan.output_size // 2 * 2
+    try:
+        encoder = encoder_for(request, side, side, plan.fps, plan.frame_count)
+    except (InvalidInput, LimitExceeded, Unsupported) as exc:
+        assert str(exc), "a rejection must say what is wrong"
+        return
+    encoder.close()
 
 
 def test_report_example_counts() -> None:
