@@ -35,6 +35,15 @@ def _activate(x: torch.Tensor, activation: str) -> torch.Tensor:
     return x
 
 
+def _activate_(x: torch.Tensor, activation: str) -> torch.Tensor:
+    """In place, for tensors the caller has just created and nobody else holds."""
+    if activation == "RELU":
+        return F.relu_(x)
+    if activation == "RELU6":
+        return x.clamp_(0.0, 6.0)
+    return x
+
+
 class _Conv(nn.Module):
     def __init__(self, layer: Layer, source: int, depthwise: bool) -> None:
         super().__init__()
@@ -52,14 +61,19 @@ class _Conv(nn.Module):
         kh, kw = int(weight.shape[1]), int(weight.shape[2])
         top, bottom = _same_pads(h, kh, self.stride[0]) if layer.options["same"] else (0, 0)
         left, right = _same_pads(w, kw, self.stride[1]) if layer.options["same"] else (0, 0)
-        self.pads = [left, right, top, bottom]
+        # Symmetric padding is left to the convolution itself (no copy of the input).
+        self.symmetric = left == right and top == bottom
+        self.padding = [top, left] if self.symmetric else [0, 0]
+        self.pads = [0, 0, 0, 0] if self.symmetric else [left, right, top, bottom]
         self.source = source
         self.activation: str = layer.options["activation"]
 
     def forward(self, values: list[torch.Tensor]) -> torch.Tensor:
-        x = F.pad(values[self.source], self.pads)
-        y = F.conv2d(x, self.weight, self.bias, self.stride, 0, 1, self.groups)
-        return _activate(y, self.activation)
+        x = values[self.source]
+        if not self.symmetric:
+            x = F.pad(x, self.pads)
+        y = F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
+        return _activate_(y, self.activation)
 
 
 class _MaxPool(nn.Module):
@@ -77,8 +91,10 @@ class _MaxPool(nn.Module):
         self.activation: str = layer.options["activation"]
 
     def forward(self, values: list[torch.Tensor]) -> torch.Tensor:
-        x = F.pad(values[self.source], self.pads, value=-math.inf)
-        return _activate(F.max_pool2d(x, self.kernel, self.stride), self.activation)
+        x = values[self.source]
+        if self.pads != [0, 0, 0, 0]:
+            x = F.pad(x, self.pads, value=-math.inf)
+        return _activate_(F.max_pool2d(x, self.kernel, self.stride), self.activation)
 
 
 class _Relu(nn.Module):
@@ -110,7 +126,27 @@ class _Add(nn.Module):
         self.activation: str = layer.options["activation"]
 
     def forward(self, values: list[torch.Tensor]) -> torch.Tensor:
-        return _activate(values[self.first] + values[self.second], self.activation)
+        return _activate_(values[self.first] + values[self.second], self.activation)
+
+
+class _PaddedAdd(nn.Module):
+    """``pad_channels(x) + y`` without materialising the padded ``x``: add ``x`` into ``y``'s first channels.
+
+    Only used when ``y`` is a fresh convolution output read by nothing else, so updating it in
+    place is safe.
+    """
+
+    def __init__(self, layer: Layer, narrow: int, wide: int) -> None:
+        super().__init__()
+        self.narrow = narrow
+        self.wide = wide
+        self.activation: str = layer.options["activation"]
+
+    def forward(self, values: list[torch.Tensor]) -> torch.Tensor:
+        x = values[self.narrow]
+        y = values[self.wide]
+        y[:, : x.shape[1]].add_(x)
+        return _activate_(y, self.activation)
 
 
 class _Pad(nn.Module):
@@ -174,10 +210,79 @@ class GraphNet(nn.Module):
         return result
 
 
+def _fuse_relus(graph: Graph) -> list[Layer]:
+    """Fold each RELU into the convolution or addition feeding it when nothing else reads that result.
+
+    Saves a full pass over the activation per block, which is a large share of the run time of
+    these small networks on a CPU.
+    """
+    readers: dict[int, int] = {}
+    for layer in graph.layers:
+        for i in layer.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    for i in graph.outputs:
+        readers[i] = readers.get(i, 0) + 1
+    producers = {layer.output: layer for layer in graph.layers}
+    renamed: dict[int, int] = {}
+    layers: list[Layer] = []
+    for layer in graph.layers:
+        layer.inputs = [renamed.get(i, i) for i in layer.inputs]
+        source = producers.get(layer.inputs[0])
+        if (
+            layer.kind == "RELU"
+            and source is not None
+            and source.kind in ("CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "PADDED_ADD")
+            and source.options.get("activation") == "NONE"
+            and readers.get(layer.inputs[0]) == 1
+        ):
+            source.options["activation"] = "RELU"
+            renamed[layer.output] = source.output
+            continue
+        layers.append(layer)
+    graph.outputs = [renamed.get(i, i) for i in graph.outputs]
+    return layers
+
+
+def _fuse_channel_pads(graph: Graph) -> list[Layer]:
+    """Turn ``ADD(PAD_channels(x), conv)`` into one in-place padded add when both are read once."""
+    readers: dict[int, int] = {}
+    for layer in graph.layers:
+        for i in layer.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    for i in graph.outputs:
+        readers[i] = readers.get(i, 0) + 1
+    producers = {layer.output: layer for layer in graph.layers}
+    dropped: set[int] = set()
+    for layer in graph.layers:
+        if layer.kind != "ADD" or len(layer.inputs) != 2:
+            continue
+        first, second = (producers.get(i) for i in layer.inputs)
+        for pad, conv in ((first, second), (second, first)):
+            if (
+                pad is not None
+                and conv is not None
+                and pad.kind == "PAD"
+                and conv.kind in ("CONV_2D", "DEPTHWISE_CONV_2D")
+                and conv.options.get("activation") == "NONE"
+                and readers.get(pad.output) == 1
+                and readers.get(conv.output) == 1
+                and len(pad.input_shapes[0]) == 4
+                and pad.constants[0][:3].tolist() == [[0, 0], [0, 0], [0, 0]]
+                and int(pad.constants[0][3][0]) == 0
+            ):
+                layer.kind = "PADDED_ADD"
+                layer.inputs = [pad.inputs[0], conv.output]
+                dropped.add(id(pad))
+                break
+    return [layer for layer in graph.layers if id(layer) not in dropped]
+
+
 def build_graph_net(graph: Graph) -> GraphNet:
     """Translate every layer of ``graph`` (single input) into a module of a :class:`GraphNet`."""
     if len(graph.inputs) != 1:
         raise TFLiteGraphError(f"expected one input, found {len(graph.inputs)}")
+    graph.layers = _fuse_channel_pads(graph)
+    graph.layers = _fuse_relus(graph)
     position = {graph.inputs[0]: 0}
     rank = {graph.inputs[0]: len(graph.input_shapes[0])}
     modules: list[nn.Module] = []
@@ -197,6 +302,8 @@ def build_graph_net(graph: Graph) -> GraphNet:
             if len(src) != 2:
                 raise TFLiteGraphError("ADD with a constant operand is not supported")
             module = _Add(layer, src[0], src[1])
+        elif layer.kind == "PADDED_ADD":
+            module = _PaddedAdd(layer, src[0], src[1])
         elif layer.kind == "PAD":
             module = _Pad(layer, src[0])
         elif layer.kind == "RESHAPE":
