@@ -16,8 +16,9 @@ __all__ = ["main"]
 
 def main(argv: list[str]) -> int:
     """Run the named benchmark modules (all default ones when none is named); return the worst status."""
-    names = [a for a in argv if not a.startswith("-")]
-    options = [a for a in argv if a.startswith("-")]
+    # Leading words name modules; everything from the first option on is passed to each module.
+    split = next((i for i, a in enumerate(argv) if a.startswith("-")), len(argv))
+    names, options = argv[:split], argv[split:]
     if not names:
         names = [
             m.name for m in pkgutil.iter_modules([str(Path(__file__).parent)]) if not m.name.startswith("_")

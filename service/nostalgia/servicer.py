@@ -10,6 +10,7 @@ import grpc
 
 from .app import App
 from .errors import NostalgiaError, status_of
+from .motion import driver_infos
 from .observability import observe_animate_output
 from .rpc import animate, detect_faces, enhance
 from .v1 import nostalgia_pb2 as pb
@@ -72,5 +73,14 @@ class NostalgiaServicer(pb_grpc.NostalgiaServicer):
     async def ListDrivers(
         self, request: pb.ListDriversRequest, context: Context[pb.ListDriversRequest, pb.ListDriversResponse]
     ) -> pb.ListDriversResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "ListDrivers is not available in this build")
-        raise AssertionError("unreachable")
+        return pb.ListDriversResponse(
+            drivers=[
+                pb.Driver(
+                    name=d.name,
+                    description=d.description,
+                    default_duration_s=d.default_duration_s,
+                    blinks=d.blinks,
+                )
+                for d in driver_infos()
+            ]
+        )

@@ -1,4 +1,4 @@
-"""Triton python backend for ``motion``: runs the TorchScript renderer built by ``make models``."""
+"""Triton python backend for ``motion``: runs the TorchScript landmark warp built by ``make models``."""
 
 import os
 from pathlib import Path
@@ -20,12 +20,15 @@ class TritonPythonModel:
         responses = []
         for request in requests:
             image = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
-            params = pb_utils.get_input_tensor_by_name(request, "PARAMS").as_numpy()
+            landmarks = pb_utils.get_input_tensor_by_name(request, "LANDMARKS").as_numpy()
+            controls = pb_utils.get_input_tensor_by_name(request, "CONTROLS").as_numpy()
             clips = []
             with torch.inference_mode():
                 for i in range(image.shape[0]):
                     frames = self.model(
-                        torch.from_numpy(image[i]).to(self.device), torch.from_numpy(params[i]).to(self.device)
+                        torch.from_numpy(image[i]).to(self.device),
+                        torch.from_numpy(landmarks[i]).to(self.device),
+                        torch.from_numpy(controls[i]).to(self.device),
                     )
                     clips.append(frames.cpu().numpy())
             out = pb_utils.Tensor("FRAMES", np.stack(clips))

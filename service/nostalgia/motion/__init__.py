@@ -6,7 +6,7 @@ them into frames, so the gateway never needs torch.
 
 from .controls import CONTROL_NAMES, NEUTRAL, NUM_CONTROLS, clamp_controls, frame_count, frame_times
 from .keyframes import KeyframeLike, keyframe_controls
-from .presets import DriverInfo, driver_infos, preset_controls
+from .presets import DriverInfo, driver_info, driver_infos, preset_controls
 
 __all__ = [
     "CONTROL_NAMES",
@@ -15,6 +15,7 @@ __all__ = [
     "DriverInfo",
     "KeyframeLike",
     "clamp_controls",
+    "driver_info",
     "driver_infos",
     "frame_count",
     "frame_times",

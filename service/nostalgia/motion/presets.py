@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from .controls import NEUTRAL, Controls, clamp_controls, frame_times
 
-__all__ = ["PRESETS", "DriverInfo", "Plan", "driver_infos", "preset_controls"]
+__all__ = ["PRESETS", "DriverInfo", "Plan", "driver_info", "driver_infos", "preset_controls"]
 
 YAW, PITCH, ROLL, EYE_L, EYE_R, SMILE, BROW, GAZE_X, GAZE_Y, LEAN = range(10)
 
@@ -314,16 +314,21 @@ def driver_infos() -> list[DriverInfo]:
     return [p.info for p in PRESETS.values()]
 
 
+def driver_info(name: str) -> DriverInfo:
+    """The preset called ``name``; the error for an unknown name lists the known ones."""
+    try:
+        return PRESETS[name].info
+    except KeyError:
+        raise ValueError(f"unknown driver {name!r}; known: {', '.join(PRESETS)}") from None
+
+
 def preset_controls(name: str, duration_s: float, fps: float, seed: int, *, loop: bool = False) -> Controls:
     """Controls for every frame of a clip of preset ``name``; the same seed gives the same clip.
 
     With ``loop`` the motion is cross-faded into its own continuation over the first part of the
     clip and blinks wrap around, so the frame after the last one would be the first.
     """
-    try:
-        preset = PRESETS[name]
-    except KeyError:
-        raise ValueError(f"unknown driver {name!r}; known: {', '.join(PRESETS)}") from None
+    preset = PRESETS[driver_info(name).name]
     t = frame_times(duration_s, fps)
     rng = np.random.default_rng(seed)
     plan = preset.plan(rng, float(duration_s))

@@ -21,10 +21,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..app import App
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NoFace
+from ..faces import find_faces
 from ..imaging import decode_image
+from ..motion import driver_info, keyframe_controls, preset_controls
+from ..motion.framing import Subject, face_subject, photo_subject
 from ..timing import StageTimer
 from ..v1 import nostalgia_pb2 as pb
+from .detect_faces import FACE_CONFIG, face_message
 from .output import OutputStream, encoder_for
 
 __all__ = ["AnimatePlan", "animate", "plan_request"]
@@ -65,7 +69,7 @@ def plan_request(
     fps = request.fps or min(DEFAULT_FPS, max_fps)
     if not (math.isfinite(fps) and 1.0 <= fps <= max_fps):
         raise InvalidInput(f"fps must be between 1 and {max_fps:g} (the limit), not {request.fps:g}")
-    duration = request.duration_s or min(DEFAULT_DURATION_S, max_duration_s)
+    duration = request.duration_s or min(_default_duration(request), max_duration_s)
     if not (math.isfinite(duration) and 0.2 <= duration <= max_duration_s):
         raise InvalidInput(
             f"duration_s must be between 0.2 and {max_duration_s:g} (the limit), not {request.duration_s:g}"
@@ -87,6 +91,32 @@ def plan_request(
     )
 
 
+def _default_duration(request: pb.AnimateRequest) -> float:
+    """The driver's own length, or up to the last keyframe; checks the driver name on the way."""
+    if request.WhichOneof("motion") == "keyframes":
+        times = [k.time_s for k in request.keyframes.keyframes]
+        last = max(times, default=0.0)
+        return last if math.isfinite(last) and last >= 0.2 else DEFAULT_DURATION_S
+    try:
+        return driver_info(request.driver or "nostalgia").default_duration_s
+    except ValueError as exc:
+        raise InvalidInput(f"{exc} (ListDrivers lists them)") from exc
+
+
+def motion_controls(request: pb.AnimateRequest, plan: AnimatePlan) -> NDArray[np.float32]:
+    """The motion model's CONTROLS for every frame, from the preset or the caller's keyframes."""
+    try:
+        if request.WhichOneof("motion") == "keyframes":
+            return keyframe_controls(
+                request.keyframes.keyframes, plan.duration_s, plan.fps, loop=request.loop
+            )
+        return preset_controls(
+            request.driver or "nostalgia", plan.duration_s, plan.fps, plan.seed, loop=request.loop
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+
+
 def fit_size(image: NDArray[np.uint8], longest: int) -> NDArray[np.uint8]:
     """Resize so the longest side is ``longest`` and both sides are even (video encoders need it)."""
     h, w = image.shape[:2]
@@ -94,19 +124,6 @@ def fit_size(image: NDArray[np.uint8], longest: int) -> NDArray[np.uint8]:
     nw, nh = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return np.ascontiguousarray(cv2.resize(image, (nw, nh), interpolation=interpolation))
-
-
-def camera_params(frame_count: int, fps: float, seed: int) -> NDArray[np.float32]:
-    """A slow eased push-in with a gentle drift: rows of (zoom, pan_x, pan_y)."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(frame_count, dtype=np.float64) / max(frame_count - 1, 1)
-    ease = 0.5 - 0.5 * np.cos(np.pi * t)
-    phase = rng.uniform(0, 2 * np.pi)
-    zoom = 1.0 + 0.12 * ease
-    pan_x = 0.6 * np.sin(phase + 2 * np.pi * 0.5 * t) * ease
-    pan_y = 0.4 * np.cos(phase + 2 * np.pi * 0.5 * t) * ease
-    params: NDArray[np.float32] = np.stack([zoom, pan_x, pan_y], axis=1).astype(np.float32)
-    return params
 
 
 def _chunks(total: int, first: int = FIRST_CHUNK) -> list[range]:
@@ -124,12 +141,23 @@ async def animate(
     timer = StageTimer()
     settings = app.settings
     plan = plan_request(request, settings.max_fps, settings.max_duration_s, settings.max_output_size)
+    controls = motion_controls(request, plan)
     with timer.stage("decode"):
         photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
+    faces = await find_faces(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
+    if not faces:
+        raise NoFace("no face was found in the photo, so there is nothing to animate")
+    if request.face_index >= len(faces):
+        raise InvalidInput(
+            f"face_index {request.face_index} is out of range: the photo has {len(faces)} face(s)"
+        )
+    face = faces[request.face_index]
+    framing = pb.FRAMING_FACE if request.framing == pb.FRAMING_FACE else pb.FRAMING_PHOTO
     with timer.stage("align"):
-        image = await asyncio.to_thread(fit_size, photo, plan.output_size)
+        frame_subject = face_subject if framing == pb.FRAMING_FACE else photo_subject
+        subject: Subject = await asyncio.to_thread(frame_subject, photo, face.landmarks, plan.output_size)
     del photo
-    params = camera_params(plan.frame_count, plan.fps, plan.seed)
+    image = subject.image
     height, width = image.shape[:2]
     output = OutputStream(encoder_for(request, width, height, plan.fps, plan.frame_count))
     yield pb.AnimateResponse(
@@ -142,8 +170,12 @@ async def animate(
             fps=plan.fps,
             frame_count=plan.frame_count,
             duration_s=plan.frame_count / plan.fps,
-            driver=request.driver or "nostalgia",
-            framing=pb.FRAMING_PHOTO,
+            driver="keyframes"
+            if request.WhichOneof("motion") == "keyframes"
+            else request.driver or "nostalgia",
+            face=face_message(face, with_landmarks=False),
+            face_index=request.face_index,
+            framing=framing,
             seed=plan.seed,
         )
     )
@@ -152,7 +184,11 @@ async def animate(
         remaining = context.time_remaining()
         result = await app.triton.infer(
             "motion",
-            {"IMAGE": image[None], "PARAMS": params[frames.start : frames.stop][None]},
+            {
+                "IMAGE": image[None],
+                "LANDMARKS": subject.landmarks[None],
+                "CONTROLS": controls[frames.start : frames.stop][None],
+            },
             ["FRAMES"],
             timeout_s=remaining,
         )

@@ -1,0 +1,214 @@
+"""Quality of the motion model, scored by the independent dlib-based clip scorer.
+
+Renders a clip per photo, preset and framing with the TorchScript model built from the current
+converter code, writes the frames losslessly and scores them against the source with
+``../shared/tools/clip_quality.py``. Prints one table row per clip, with the acceptance targets.
+
+    python -m bench motion_quality [--quick] [--photos a.jpg,b.png] [--presets nod,smile] [--save DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from bench import _face_mesh as face_mesh
+
+__all__ = ["PHOTOS", "TARGETS", "Clip", "failures", "main", "render", "score"]
+
+# Scoring every clip takes minutes on a small CPU: run it when asked, not with every benchmark.
+RUN_BY_DEFAULT = False
+
+PHOTOS = (
+    "sadtalker_art_20.png",
+    "deoldify_Dolores1920s.jpg",
+    "tpsmm_source.png",
+    "liveportrait_source_s3.jpg",
+    "bopbtl_old_h.png",
+)
+PRESETS = ("nostalgia", "blink", "smile", "nod", "look-around", "tilt", "wink", "surprise", "lively")
+FPS = 25.0
+SIZE = 512
+SEED = 7
+
+Check = Callable[[dict[str, Any], str, str], bool | None]
+
+
+def _blinks(preset: str) -> bool:
+    from nostalgia.motion import driver_infos
+
+    return any(d.name == preset and d.blinks for d in driver_infos())
+
+
+# metric -> (applies to (preset, framing), passes(value))
+TARGETS: dict[str, tuple[Callable[[str, str], bool], Callable[[float], bool], str]] = {
+    "face_found": (lambda p, f: True, lambda v: v >= 1.0, ">=1.0"),
+    "identity_median": (lambda p, f: True, lambda v: v <= 0.35, "<=0.35"),
+    "blink_depth": (lambda p, f: _blinks(p), lambda v: v >= 0.35, ">=0.35"),
+    "turn_range": (lambda p, f: p == "look-around", lambda v: v >= 0.25, ">=0.25"),
+    "nod_range": (lambda p, f: p == "nod", lambda v: v >= 0.06, ">=0.06"),
+    "smile_gain": (lambda p, f: p == "smile", lambda v: v >= 0.06, ">=0.06"),
+    "jitter_iod": (lambda p, f: True, lambda v: v <= 0.02, "<=0.02"),
+    "background_change": (lambda p, f: f == "photo", lambda v: v <= 2.0, "<=2.0"),
+    "sharpness_ratio": (lambda p, f: True, lambda v: v >= 0.8, ">=0.8"),
+}
+
+
+@lru_cache(maxsize=1)
+def _scorer() -> Any:
+    """The shared scorer module (imported from its file: it is not a package)."""
+    default = face_mesh.portraits_dir().parent / "tools" / "clip_quality.py"
+    path = Path(os.environ.get("NOSTALGIA_CLIP_QUALITY", default))
+    spec = importlib.util.spec_from_file_location("clip_quality", path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(f"clip scorer not found at {path}")
+    module = importlib.util.module_from_spec(spec)
+    with warnings.catch_warnings():
+        # face_recognition_models imports the deprecated pkg_resources.
+        warnings.simplefilter("ignore")
+        spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=1)
+def _model() -> Any:
+    import torch
+
+    from nostalgia_models.motion import LandmarkWarp
+
+    return torch.jit.script(LandmarkWarp().eval())
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A rendered clip and the image it was rendered from (what the scorer compares against)."""
+
+    source: np.ndarray
+    frames: np.ndarray
+    landmarks: np.ndarray
+
+
+@lru_cache(maxsize=16)
+def _subject(photo: str, framing: str) -> tuple[np.ndarray, np.ndarray]:
+    image = face_mesh.load_rgb(face_mesh.portraits_dir() / photo)
+    if framing == "face":
+        crop = face_mesh.aligned_face(image, face_mesh.landmarks(image), SIZE)
+        return crop.image, crop.landmarks
+    scale = SIZE / max(image.shape[:2])
+    h, w = round(image.shape[0] * scale / 2) * 2, round(image.shape[1] * scale / 2) * 2
+    resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
+    return resized, face_mesh.landmarks(resized)
+
+
+def render(photo: str, preset: str, framing: str = "face", duration_s: float | None = None) -> Clip:
+    """Render one clip in-process (the same TorchScript the server loads), in chunks of 25 frames."""
+    import torch
+
+    from nostalgia.motion import driver_infos, preset_controls
+
+    image, landmarks = _subject(photo, framing)
+    default = next(d.default_duration_s for d in driver_infos() if d.name == preset)
+    controls = preset_controls(preset, duration_s or default, FPS, SEED)
+    parts = []
+    with torch.inference_mode():
+        for start in range(0, len(controls), 25):
+            chunk = torch.from_numpy(controls[start : start + 25])
+            parts.append(_model()(torch.from_numpy(image), torch.from_numpy(landmarks), chunk).numpy())
+    return Clip(image, np.concatenate(parts), landmarks)
+
+
+def score(clip: Clip, keep: Path | None = None) -> dict[str, Any]:
+    """Score a clip with the shared scorer, through lossless PNG frames as a client would save them."""
+    with tempfile.TemporaryDirectory(prefix="motion-quality-") as tmp:
+        folder = keep or Path(tmp)
+        (folder / "frames").mkdir(parents=True, exist_ok=True)
+        source = folder / "source.png"
+        cv2.imwrite(str(source), clip.source[:, :, ::-1])
+        for i, frame in enumerate(clip.frames):
+            name = str(folder / "frames" / f"{i:05d}.png")
+            cv2.imwrite(name, frame[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        result: dict[str, Any] = _scorer().measure(str(source), str(folder / "frames"))
+        return result
+
+
+def failures(result: dict[str, Any], preset: str, framing: str) -> list[str]:
+    """The acceptance targets this clip misses, as readable strings."""
+    out = []
+    for metric, (applies, passes, text) in TARGETS.items():
+        if not applies(preset, framing):
+            continue
+        value = result.get(metric)
+        if value is None or not passes(float(value)):
+            out.append(f"{metric}={value} (target {text})")
+    return out
+
+
+def contact_sheet(clip: Clip, path: Path, count: int = 8) -> None:
+    """A strip of evenly spaced frames, for looking at."""
+    picks = np.linspace(0, len(clip.frames) - 1, count).round().astype(int)
+    size = (256, 256 * clip.frames.shape[1] // clip.frames.shape[2])
+    tiles = [cv2.resize(clip.frames[i], size, interpolation=cv2.INTER_AREA) for i in picks]
+    cv2.imwrite(str(path), np.hstack(tiles)[:, :, ::-1])
+
+
+COLUMNS = (
+    ("face_found", "found"),
+    ("identity_median", "ident"),
+    ("blink_depth", "blink"),
+    ("turn_range", "turn"),
+    ("nod_range", "nod"),
+    ("smile_gain", "smile"),
+    ("jitter_iod", "jitter"),
+    ("background_change", "bg"),
+    ("sharpness_ratio", "sharp"),
+)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench motion_quality")
+    parser.add_argument("--quick", action="store_true", help="three photos, four presets, face framing")
+    parser.add_argument("--photos", default="")
+    parser.add_argument("--presets", default="")
+    parser.add_argument("--framings", default="face,photo")
+    parser.add_argument("--save", type=Path, default=None, help="write contact sheets here")
+    args = parser.parse_args(argv)
+    photos = args.photos.split(",") if args.photos else list(PHOTOS)
+    presets = args.presets.split(",") if args.presets else list(PRESETS)
+    framings = args.framings.split(",")
+    if args.quick:
+        photos, presets, framings = photos[:3], ["nostalgia", "nod", "look-around", "smile"], ["face"]
+    header = f"{'photo':28} {'framing':7} {'preset':12} " + " ".join(f"{c[1]:>7}" for c in COLUMNS)
+    header += "  misses"
+    print(header, flush=True)
+    missed = 0
+    for photo in photos:
+        for framing in framings:
+            for preset in presets:
+                t0 = time.perf_counter()
+                clip = render(photo, preset, framing)
+                result = score(clip)
+                if args.save:
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    contact_sheet(clip, args.save / f"{Path(photo).stem}_{framing}_{preset}.png")
+                miss = failures(result, preset, framing)
+                missed += bool(miss)
+                cells = " ".join(f"{result.get(c[0], float('nan')):>7.3f}" for c in COLUMNS)
+                print(
+                    f"{photo[:28]:28} {framing:7} {preset:12} {cells}  {'; '.join(miss) or 'ok'}"
+                    f"  ({time.perf_counter() - t0:.0f}s)",
+                    flush=True,
+                )
+    print(f"{missed} clip(s) miss a target")
+    return 0

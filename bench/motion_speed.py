@@ -1,0 +1,81 @@
+"""Speed of the motion model: frames per second at 512x512, batches of 25 frames, in-process.
+
+Loads the TorchScript file that Triton serves (``model_repository/motion/1/motion.pt``, built by
+``make models``; scripted from the converter when it is missing) and renders the default preset
+on a real aligned face. Prints the median over several runs and the machine's load, because a
+shared CPU makes single figures noisy.
+
+    python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import _face_mesh as face_mesh
+
+__all__ = ["main"]
+
+MODEL = Path(__file__).resolve().parents[1] / "model_repository" / "motion" / "1" / "motion.pt"
+PHOTO = "sadtalker_art_20.png"
+
+
+def _load(device: Any) -> tuple[Any, str]:
+    import torch
+
+    if MODEL.exists():
+        model = torch.jit.load(str(MODEL), map_location=device).eval()
+        return model, str(MODEL.relative_to(MODEL.parents[3]))
+    from nostalgia_models.motion import LandmarkWarp
+
+    return torch.jit.script(LandmarkWarp().eval()).to(device), "scripted from nostalgia_models.motion"
+
+
+def main(argv: list[str]) -> int:
+    import torch
+
+    from nostalgia.motion import preset_controls
+
+    parser = argparse.ArgumentParser(prog="python -m bench motion_speed")
+    parser.add_argument("--frames", type=int, default=25)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: all cores)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads or os.cpu_count() or 1)
+    devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
+
+    image = face_mesh.load_rgb(face_mesh.portraits_dir() / PHOTO)
+    crop = face_mesh.aligned_face(image, face_mesh.landmarks(image), args.size)
+    controls = preset_controls("nostalgia", args.frames / 25.0, 25.0, seed=1)[: args.frames]
+    for device in devices:
+        model, origin = _load(device)
+        img = torch.from_numpy(crop.image).to(device)
+        lm = torch.from_numpy(crop.landmarks).to(device)
+        ctl = torch.from_numpy(controls).to(device)
+        times = []
+        with torch.inference_mode():
+            for i in range(args.runs + 2):
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+                model(img, lm, ctl)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= 2:  # the first calls let TorchScript's profiling executor specialise
+                    times.append(time.perf_counter() - t0)
+        med, best = statistics.median(times), min(times)
+        load = os.getloadavg()[0]
+        print(
+            f"motion {args.size}x{args.size} x{len(controls)} frames on {device.type}"
+            f" ({torch.get_num_threads()} threads, {origin}): median {med * 1e3:.0f} ms = "
+            f"{len(controls) / med:.0f} frames/s, best {len(controls) / best:.0f} frames/s"
+            f" [load average {load:.1f} on {os.cpu_count()} cores]",
+            flush=True,
+        )
+    return 0
