@@ -233,6 +233,10 @@ def test_cancel_mid_stream_stops_the_work_and_frees_memory(
         left = tracemalloc.get_traced_memory()[0] - baseline
     finally:
         tracemalloc.stop()
+    print(
+        f"cancel: settled in {stopped_in * 1000:.0f} ms;"
+        f" held {held / 1e6:.1f} MB mid-stream, {left / 1e6:.2f} MB after"
+    )
     assert stopped_in < 0.5, f"work went on for {stopped_in * 1000:.0f} ms after the cancel"
     assert held > 5e6, "mid-stream the request should hold its frames"
     assert left < 2e6, f"{left / 1e6:.1f} MB still held after the cancel"
@@ -250,7 +254,12 @@ def test_deadline_mid_stream_stops_the_work(stub: pb_grpc.NostalgiaStub, portrai
     assert info.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert 0 < len(frames) < 750, "frames should stream before the deadline, and not all of them"
     wait_until(_settled)
-    assert time.perf_counter() - expired < 0.5
+    settled_in = time.perf_counter() - expired
+    print(
+        f"deadline: {len(frames)} frames sent,"
+        f" settled {settled_in * 1000:.0f} ms after the client saw the expiry"
+    )
+    assert settled_in < 0.5
 
 
 def test_a_slow_reader_holds_back_rendering(stub: pb_grpc.NostalgiaStub, portraits_dir: Path) -> None:
