@@ -80,6 +80,12 @@ def test_every_photo_kind_gets_the_right_number_of_faces(
             wrong.append(f"{row['file']} ({row['kind']}): {count} faces")
     print("\n".join(lines))
     assert not wrong, wrong
+    for name, response in responses.items():
+        areas = [(f.box.x_max - f.box.x_min) * (f.box.y_max - f.box.y_min) for f in response.faces]
+        assert areas == sorted(areas, reverse=True), f"{name}: not largest first"
+        for face in response.faces:
+            assert 0 <= face.box.x_min < face.box.x_max <= response.width, name
+            assert 0 <= face.box.y_min < face.box.y_max <= response.height, name
 
 
 def test_the_face_found_is_the_photos_main_face(

@@ -76,10 +76,26 @@ async def find_faces(
         candidates = await detect_faces(image, backend, config.detection, timeout_s)
     with timer.stage("landmarks"):
         meshes = await landmark_faces(image, candidates, backend, timeout_s, refine=config.refine_landmarks)
+    height, width = image.shape[:2]
     faces = [
-        Face(detection, mesh)
+        Face(_clip(detection, width, height), mesh)
         for detection, mesh in zip(candidates, meshes, strict=True)
         if mesh.score >= config.min_landmark_score
     ]
     faces.sort(key=lambda face: face.detection.area, reverse=True)
     return faces
+
+
+def _clip(detection: FaceDetection, width: int, height: int) -> FaceDetection:
+    """The box limited to the photo: a face cut by the photo's edge gets a box that ends there.
+
+    Only done after the mesh ran, whose crop is framed on the unclipped box.
+    """
+    x0, y0, x1, y1 = detection.box
+    box = (
+        min(max(x0, 0.0), float(width)),
+        min(max(y0, 0.0), float(height)),
+        min(max(x1, 0.0), float(width)),
+        min(max(y1, 0.0), float(height)),
+    )
+    return FaceDetection(detection.score, box, detection.keypoints)
