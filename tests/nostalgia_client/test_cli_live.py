@@ -32,15 +32,6 @@ def nostalgia(gateway: Any, *args: str, timeout: float = 300) -> subprocess.Comp
     )
 
 
-def unimplemented(result: subprocess.CompletedProcess[str]) -> bool:
-    """True when the command failed only because this build lacks the capability (exit code 10)."""
-    if result.returncode != 10:
-        return False
-    assert "does not offer this yet (it answered UNIMPLEMENTED" in result.stderr
-    assert "the service said:" in result.stderr and result.stdout == ""
-    return True
-
-
 def decode_image(path: Path) -> tuple[int, int]:
     with av.open(str(path)) as container:
         frames = list(container.decode(video=0))
@@ -142,8 +133,6 @@ def test_faces(gateway: Any, portraits_dir: Path, tmp_path: Path) -> None:
 
 def test_drivers(gateway: Any) -> None:
     result = nostalgia(gateway, "drivers")
-    if unimplemented(result):
-        return
     assert result.returncode == 0, result.stderr
     header, *rows = result.stdout.splitlines()
     assert header.split() == ["driver", "seconds", "blinks", "description"]

@@ -1,8 +1,6 @@
 """The SDK, sync and asyncio, against the real gateway and Triton on the shared test photos.
 
 What the SDK writes is decoded with PyAV (frames and containers) and checked for count and size.
-Capabilities the running build does not offer yet are skipped with the reason, after checking the
-service really answers UNIMPLEMENTED for them.
 """
 
 from __future__ import annotations
@@ -14,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
 import pytest
+from PIL import Image, ImageSequence
 
 import nostalgia_client as nc
 
@@ -30,14 +30,6 @@ def client(gateway: Any) -> Iterator[nc.Client]:
         yield c
 
 
-def offered(call: Any) -> Any:
-    """Runs `call`; skips the test when this build answers UNIMPLEMENTED for it."""
-    try:
-        return call()
-    except nc.NotSupported as exc:
-        pytest.skip(f"not in this build yet: {exc.details}")
-
-
 def decode_image(data: bytes) -> av.VideoFrame:
     with av.open(io.BytesIO(data)) as container:
         frames = list(container.decode(video=0))
@@ -45,9 +37,18 @@ def decode_image(data: bytes) -> av.VideoFrame:
     return frames[0]
 
 
-def decode_clip(path: Path) -> list[av.VideoFrame]:
+def pixels(data: bytes) -> np.ndarray:
+    return decode_image(data).to_ndarray(format="rgb24")
+
+
+def decode_clip(path: Path) -> list[tuple[int, int]]:
+    """(width, height) of every frame. FFmpeg cannot decode animated WebP, so libwebp (Pillow) does."""
+    if path.suffix == ".webp":
+        with Image.open(path) as image:
+            assert image.is_animated
+            return [image.size for _ in ImageSequence.Iterator(image)]
     with av.open(str(path)) as container:
-        return list(container.decode(video=0))
+        return [(f.width, f.height) for f in container.decode(video=0)]
 
 
 def test_animate_streams_metadata_frames_and_summary(client: nc.Client, portraits_dir: Path) -> None:
@@ -105,7 +106,7 @@ def test_animate_to_a_clip(client: nc.Client, portraits_dir: Path, tmp_path: Pat
     assert result.paths == (path,) and not path.with_name(name + ".part").exists()
     frames = decode_clip(path)
     assert len(frames) == result.info.frame_count == 10
-    assert {(f.width, f.height) for f in frames} == {(result.info.width, result.info.height)}
+    assert set(frames) == {(result.info.width, result.info.height)}
 
 
 def test_same_seed_same_clip_sync_and_async(client: nc.Client, gateway: Any, portraits_dir: Path) -> None:
@@ -124,8 +125,14 @@ def test_same_seed_same_clip_sync_and_async(client: nc.Client, gateway: Any, por
             return [f.data for f in one.frames], [f.data for f in received if isinstance(f, nc.Frame)]
 
     async_one, async_two = asyncio.run(run())
-    assert len(sync_frames) == 4
-    assert sync_frames == async_one == async_two
+    assert len(sync_frames) == len(async_one) == len(async_two) == 4
+    # Concurrent calls may share a Triton batch, which changes float rounding in the last bits,
+    # so compare pixels rather than bytes: the same seed must give the same motion.
+    reference = [pixels(f) for f in sync_frames]
+    for clip in (async_one, async_two):
+        for index, (a, b) in enumerate(zip(reference, (pixels(f) for f in clip), strict=True)):
+            difference = float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+            assert difference < 1.0, f"frame {index} differs by {difference:.2f} grey levels on average"
 
 
 def test_async_animate_to_file(gateway: Any, portraits_dir: Path, tmp_path: Path) -> None:
@@ -172,7 +179,7 @@ def test_detect_faces_largest_first(client: nc.Client, portraits_dir: Path) -> N
 
 
 def test_list_drivers(client: nc.Client) -> None:
-    drivers = offered(client.list_drivers)
+    drivers = client.list_drivers()
     names = [d.name for d in drivers]
     assert "nostalgia" in names and len(set(names)) == len(names)
     assert all(d.description and d.default_duration_s > 0 for d in drivers)
