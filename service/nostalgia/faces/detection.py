@@ -134,23 +134,20 @@ def _from_tiles(rows: NDArray[np.float32], tiles: list[Tile], min_score: float) 
     """Tile-normalised rows -> photo-pixel detections, without faces cut by an inner tile edge."""
     found: list[FaceDetection] = []
     margin = 0.02
-    for tile, tile_rows in zip(tiles, rows, strict=True):
-        for row in tile_rows:
-            score = float(row[0])
-            if score < min_score:
-                continue
-            ymin, xmin, ymax, xmax = (float(v) for v in row[1:5])
-            cut_left = xmin < -margin and tile.x0 > 0
-            cut_top = ymin < -margin and tile.y0 > 0
-            cut_right = xmax > 1 + margin and tile.x0 + TILE < tile.level_width
-            cut_bottom = ymax > 1 + margin and tile.y0 + TILE < tile.level_height
-            if cut_left or cut_top or cut_right or cut_bottom:
-                continue
-            to_photo = TILE / tile.scale
-            ox, oy = tile.x0 / tile.scale, tile.y0 / tile.scale
-            box = (ox + xmin * to_photo, oy + ymin * to_photo, ox + xmax * to_photo, oy + ymax * to_photo)
-            points = row[5:].reshape(6, 2) * to_photo + np.array([ox, oy], np.float32)
-            found.append(FaceDetection(score, box, points.astype(np.float32)))
+    for t, r in np.argwhere(rows[..., 0] >= min_score):
+        tile, row = tiles[int(t)], rows[t, r]
+        ymin, xmin, ymax, xmax = (float(v) for v in row[1:5])
+        cut_left = xmin < -margin and tile.x0 > 0
+        cut_top = ymin < -margin and tile.y0 > 0
+        cut_right = xmax > 1 + margin and tile.x0 + TILE < tile.level_width
+        cut_bottom = ymax > 1 + margin and tile.y0 + TILE < tile.level_height
+        if cut_left or cut_top or cut_right or cut_bottom:
+            continue
+        to_photo = TILE / tile.scale
+        ox, oy = tile.x0 / tile.scale, tile.y0 / tile.scale
+        box = (ox + xmin * to_photo, oy + ymin * to_photo, ox + xmax * to_photo, oy + ymax * to_photo)
+        points = row[5:].reshape(6, 2) * to_photo + np.array([ox, oy], np.float32)
+        found.append(FaceDetection(float(row[0]), box, points.astype(np.float32)))
     return found
 
 
