@@ -235,6 +235,8 @@ class AsyncClient:
         async with animation:
             try:
                 await asyncio.to_thread(writer.open, animation.info)
+                if on_progress is not None:
+                    on_progress(0, animation.info.frame_count)
                 async for item in animation:
                     await asyncio.to_thread(writer.write, item)
                     if on_progress is not None:

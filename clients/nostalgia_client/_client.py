@@ -225,7 +225,8 @@ class Client:
 
         ``.mp4``/``.webm``/``.gif``/``.webp`` write one clip; a directory (or a ``%04d``
         pattern) gets one image per frame, `frame_format` (jpeg by default) or the pattern's
-        extension. `on_progress(received, total)` is called as frames arrive.
+        extension. `on_progress(received, total)` is called once the clip's metadata arrived
+        (received 0) and then as frames arrive.
         """
         if "format" in options:
             raise InvalidInput("animate_to_file takes the format from the path; drop format=")
@@ -237,6 +238,8 @@ class Client:
         with self.animate(photo, timeout=timeout, **with_format(options, target.format)) as animation:
             try:
                 writer.open(animation.info)
+                if on_progress is not None:
+                    on_progress(0, animation.info.frame_count)
                 for item in animation:
                     writer.write(item)
                     if on_progress is not None:

@@ -101,6 +101,7 @@ def _animation_line(result: AnimationResult, output: str, took_s: float) -> str:
 def animate(args: argparse.Namespace, client: Client, photo: bytes, out: TextIO, err: TextIO) -> None:
     options = _animate_options(args)
     bar = ProgressBar(err, "animating", enabled=False if args.quiet else None)
+    bar.update(0, 0)
     start = time.monotonic()
     try:
         result = client.animate_to_file(

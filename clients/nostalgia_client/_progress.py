@@ -15,6 +15,8 @@ __all__ = ["ProgressBar", "render_progress"]
 def render_progress(label: str, done: int, total: int, elapsed_s: float, width: int = 30) -> str:
     """``label [#######.......]  42/100 frames  1.9 s``; an unknown total shows a count only."""
     if total <= 0:
+        if done == 0:
+            return f"{label}: waiting for the service  {elapsed_s:.1f} s"
         return f"{label}  {done} frames  {elapsed_s:.1f} s"
     done = min(done, total)
     filled = round(width * done / total)
@@ -48,7 +50,7 @@ class ProgressBar:
         if not self.enabled:
             return
         now = self._clock()
-        if done < total and now - self._last_draw < self._min_interval_s:
+        if 0 < done < total and now - self._last_draw < self._min_interval_s:
             return
         self._last_draw = now
         line = render_progress(self._label, done, total, now - self._start)

@@ -96,6 +96,7 @@ def test_table_aligns_numbers_right_and_text_left() -> None:
 def test_progress_line() -> None:
     assert render_progress("animating", 5, 10, 1.25, width=10) == "animating [#####.....]  5/10 frames  1.2 s"
     assert render_progress("animating", 3, 0, 0.5) == "animating  3 frames  0.5 s"
+    assert render_progress("animating", 0, 0, 0.0) == "animating: waiting for the service  0.0 s"
 
 
 class _Tty(io.StringIO):

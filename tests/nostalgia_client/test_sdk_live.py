@@ -85,7 +85,7 @@ def test_animate_to_a_frames_directory(client: nc.Client, portraits_dir: Path, t
     written = sorted((tmp_path / "frames").iterdir())
     assert [p.name for p in written] == [f"frame_{i:05d}.jpg" for i in range(6)]
     assert list(result.paths) == written and result.summary.frames == 6
-    assert seen == [(i, 6) for i in range(1, 7)]
+    assert seen == [(i, 6) for i in range(7)]
     sizes = {(decode_image(p.read_bytes()).width, decode_image(p.read_bytes()).height) for p in written}
     assert sizes == {(result.info.width, result.info.height)} and max(sizes.pop()) == 128
 
