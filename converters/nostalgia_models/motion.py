@@ -267,9 +267,9 @@ class LandmarkWarp(torch.nn.Module):
         ev = torch.stack([-eu[1], eu[0]])  # points down the image for an upright face
         up = self._lid(lm[upper, :2], mid, eu, ev, half)
         lo = self._lid(lm[lower, :2], mid, eu, ev, half)
-        # Cover the lashes: the fitted lid line sits on the lid margin, the lashes just above it.
+        # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
-        up = torch.stack([up[0] - 0.12 * height, up[1]])
+        up = torch.stack([up[0] - 0.08 * height, up[1]])
         return mid, eu, ev, half, up, lo, height
 
     def _eye_warp(
@@ -284,11 +284,11 @@ class LandmarkWarp(torch.nn.Module):
     ) -> torch.Tensor:
         """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points.
 
-        Along each line across the eye (fixed u) the map is piecewise linear in v: the band from
-        above the upper lid down to the moved upper lid samples the skin above the lid (stretched
-        over the eye as it closes), the opening samples the eye (squeezed to nothing when closed),
-        and below the lower lid it returns to the photo. Continuous everywhere, identity at the
-        band's ends and beyond the corners.
+        Along each line across the eye (fixed u) the map works in v. Closing, the upper lid comes
+        down over the eye as on a real blink: the lid skin above the lashes is stretched down to the
+        moving lid edge, and below that edge the eye is simply covered (it keeps its place, so the
+        iris does not squash); the lower lid rises a little. Widening, the opening is stretched.
+        Identity at the band's ends and beyond the corners; the only discontinuity is the lid edge.
         """
         mid, eu, ev, half, up, lo, height = geometry
         n = grid.shape[0]
@@ -299,23 +299,29 @@ class LandmarkWarp(torch.nn.Module):
         up_v = prof * (up[0] + up[1] * u)
         lo_v = prof * (lo[0] + lo[1] * u)
         # Only the lid skin just above the lashes is stretched over the eye; the crease and everything
-        # above it stay put, as on a real closing eye.
-        top = up_v - 0.45 * height
+        # above it stay put.
+        top = up_v - 1.2 * height
         bottom = lo_v + 0.9 * height
         o = openness.view(n, 1, 1)
         sm = smile.view(n, 1, 1)
-        shut = (1.0 - o).clamp(min=0.0)
         # The lids meet on a line three quarters of the way down: the upper lid does most of the work.
-        # A closed eye keeps a sliver of the squeezed lash line, so the closed lid has its dark edge.
         close = up_v + 0.75 * (lo_v - up_v)
-        sliver = 0.06 * height * prof * shut
-        up_t = close + o * (up_v - close) - sliver
-        lo_t = torch.maximum(
-            close + o * (lo_v - close) + sliver - 0.12 * sm * (lo_v - up_v), up_t + 2 * sliver
-        )
+        up_t = close + o * (up_v - close)
+        lo_t = torch.maximum(close + o * (lo_v - close) - 0.12 * sm * (lo_v - up_v), up_t)
         gap = (lo_t - up_t).clamp(min=1e-3)
-        above = top + (v - top) * (up_v - top) / (up_t - top).clamp(min=1e-3)
-        inside = up_v + (v - up_t) * (lo_v - up_v) / gap
+        # Lid skin: distance from the lid edge maps through a parabola, so the lashes keep about
+        # their thickness at the edge while the smooth skin further up takes the stretch.
+        band_out = (up_t - top).clamp(min=1e-3)
+        band_src = up_v - top
+        slope = (1.6 * band_src / band_out).clamp(max=1.0)
+        curve = (band_src - slope * band_out) / (band_out * band_out)
+        d = up_t - v
+        above = up_v - (slope + curve * d) * d
+        # Closing: the visible part of the eye is its lower part, riding on the lower lid.
+        covered = v + (lo_v - lo_t)
+        # Widening: the opening stretches to the new lids.
+        stretched = up_v + (v - up_t) * (lo_v - up_v) / gap
+        inside = torch.where(o < 1.0, covered, stretched)
         below = lo_v + (v - lo_t) * (bottom - lo_v) / (bottom - lo_t).clamp(min=1e-3)
         v_src = torch.where(v < up_t, above, torch.where(v <= lo_t, inside, below))
         v_src = torch.where((v < top) | (v > bottom), v, v_src)
@@ -348,7 +354,7 @@ class LandmarkWarp(torch.nn.Module):
         geometry = self._eye_geometry(lm, corners, upper, lower)
         mid, eu, ev, half, up, lo, height = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
-        reach_v = torch.stack([up[0] - 0.6 * height, lo[0] + 1.0 * height]).abs().max()
+        reach_v = torch.stack([up[0] - 1.35 * height, lo[0] + 1.0 * height]).abs().max()
         ext = (eu * half * 1.05).abs() + (ev * reach_v).abs()
         # Where that band appears in each frame: the eye's landmarks moved by the head's motion.
         eye_idx = torch.cat([corners, upper, lower])

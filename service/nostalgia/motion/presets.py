@@ -168,6 +168,8 @@ def _p_nod(rng: np.random.Generator, d: float) -> Plan:
     _breathing(p, rng, 0.5)
     t = float(rng.uniform(0.4, 0.6))
     depth = float(rng.uniform(9.0, 11.0))
+    # Between the two nods, as the head comes back up, the eyes blink.
+    p.blinks.append((t + 1.2, float(rng.uniform(0.18, 0.26)), True, True))
     for _ in range(2):
         p.move(PITCH, t, 0.45, depth)
         p.move(PITCH, t + 0.45, 0.5, -depth - 3.0)
@@ -175,7 +177,6 @@ def _p_nod(rng: np.random.Generator, d: float) -> Plan:
         t += 1.35
     p.move(GAZE_Y, 0.4, 0.3, -0.2)
     _smile(p, 0.6, 0.3)
-    p.blinks.append((t + 0.2, float(rng.uniform(0.18, 0.26)), True, True))
     return p
 
 

@@ -1,0 +1,122 @@
+"""The motion model on a real portrait: exact when still, moves only the head, closes the eyes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from bench import _face_mesh as face_mesh
+from nostalgia.motion import NEUTRAL, preset_controls
+from nostalgia_models import mesh_regions
+from nostalgia_models.motion import build
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:DeprecationWarning")
+
+PHOTO = "deoldify_Dolores1920s.jpg"
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The model as Triton loads it: built by the converter, saved, loaded back."""
+    (path,) = build(tmp_path_factory.mktemp("repository"))
+    return torch.jit.load(str(path)).eval()  # type: ignore[no-untyped-call]
+
+
+@pytest.fixture(scope="module")
+def face() -> face_mesh.FaceCrop:
+    image = face_mesh.load_rgb(face_mesh.portraits_dir() / PHOTO)
+    return face_mesh.aligned_face(image, face_mesh.landmarks(image), 384)
+
+
+def _render(model: Any, image: np.ndarray, landmarks: np.ndarray, controls: np.ndarray) -> np.ndarray:
+    with torch.inference_mode():
+        out = model(torch.from_numpy(image), torch.from_numpy(landmarks), torch.from_numpy(controls))
+    frames: np.ndarray = out.numpy()
+    return frames
+
+
+def _eye_aspect(image: np.ndarray) -> float:
+    """Mean eye aspect ratio of the largest face by dlib's 68 landmarks (open eyes ~0.3, closed < 0.15)."""
+    import warnings
+
+    import dlib
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # face_recognition_models imports the deprecated pkg_resources
+        import face_recognition_models
+
+    (det,) = dlib.get_frontal_face_detector()(image, 1)
+    shape = dlib.shape_predictor(face_recognition_models.pose_predictor_model_location())(image, det)
+    p = np.array([(q.x, q.y) for q in shape.parts()], dtype=np.float64)
+    ratios = []
+    for a in (36, 42):
+        e = p[a : a + 6]
+        ratios.append(
+            (np.linalg.norm(e[1] - e[5]) + np.linalg.norm(e[2] - e[4])) / (2 * np.linalg.norm(e[0] - e[3]))
+        )
+    return float(np.mean(ratios))
+
+
+def _controls(**changes: float) -> np.ndarray:
+    names = ["yaw", "pitch", "roll", "eye_l", "eye_r", "smile", "brow", "gaze_x", "gaze_y", "lean"]
+    row = NEUTRAL.copy()
+    for key, value in changes.items():
+        row[names.index(key)] = value
+    return row[None]
+
+
+def test_neutral_controls_return_the_photo_exactly(model: Any, face: face_mesh.FaceCrop) -> None:
+    frames = _render(model, face.image, face.landmarks, np.repeat(NEUTRAL[None], 3, 0))
+    assert frames.shape == (3, *face.image.shape) and frames.dtype == np.uint8
+    assert (frames == face.image).all()
+
+
+def test_head_turn_moves_the_nose_the_right_way_and_spares_the_corners(
+    model: Any, face: face_mesh.FaceCrop
+) -> None:
+    frames = _render(
+        model, face.image, face.landmarks, np.concatenate([_controls(yaw=10), _controls(yaw=-10)])
+    )
+    nose = face.landmarks[1, :2].round().astype(int)
+    for frame in frames:
+        assert np.abs(frame.astype(int) - face.image).mean() > 1.0
+        # The corners of the crop (background) do not move.
+        assert (frame[:16, :16] == face.image[:16, :16]).all()
+        assert (frame[-16:, -16:] == face.image[-16:, -16:]).all()
+    # Positive yaw turns towards the subject's left (image right): the moved mesh is measured back.
+    right, left = (face_mesh.landmarks(f)[1, 0] for f in frames)
+    assert right > nose[0] + 2 and left < nose[0] - 2
+
+
+def test_closed_eyes_are_closed_and_nothing_else_changes_much(model: Any, face: face_mesh.FaceCrop) -> None:
+    (closed,) = _render(model, face.image, face.landmarks, _controls(eye_l=0, eye_r=0))
+    diff = np.abs(closed.astype(int) - face.image).max(axis=2) > 8
+    ys, xs = np.nonzero(diff)
+    eyes = face.landmarks[list(mesh_regions.EYE_LEFT.corners + mesh_regions.EYE_RIGHT.corners), :2]
+    width = eyes[:, 0].max() - eyes[:, 0].min()
+    # Every change lies near the eyes.
+    assert xs.min() > eyes[:, 0].min() - 0.2 * width and xs.max() < eyes[:, 0].max() + 0.2 * width
+    assert ys.min() > eyes[:, 1].min() - 0.5 * width and ys.max() < eyes[:, 1].max() + 0.3 * width
+    # dlib's 68-point model (independent of ours) sees the lids together.
+    assert _eye_aspect(closed) < 0.7 * _eye_aspect(face.image)
+
+
+def test_photo_framing_changes_only_the_head_region(model: Any) -> None:
+    image = face_mesh.load_rgb(face_mesh.portraits_dir() / "deoldify_Dolores1920s.jpg")
+    landmarks = face_mesh.landmarks(image)
+    frames = _render(model, image, landmarks, preset_controls("nostalgia", 0.6, 25.0, seed=2))
+    changed = (frames.astype(int) != image).any(axis=(0, 3))
+    ys, xs = np.nonzero(changed)
+    oval = landmarks[list(mesh_regions.FACE_OVAL), :2]
+    centre, reach = oval.mean(0), (oval.max(0) - oval.min(0)).max()
+    assert changed.any()
+    assert np.hypot(xs - centre[0], ys - centre[1]).max() < 1.6 * reach
+
+
+def test_controls_run_on_a_batch_of_any_length_and_odd_sizes(model: Any, face: face_mesh.FaceCrop) -> None:
+    image = np.ascontiguousarray(face.image[:, :301])
+    frames = _render(model, image, face.landmarks, preset_controls("lively", 0.2, 25.0, seed=4))
+    assert frames.shape == (5, 384, 301, 3)
