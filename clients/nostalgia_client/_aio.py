@@ -102,6 +102,15 @@ class AsyncAnimation:
             if item is not None:
                 return item
 
+    async def frames(self) -> AsyncIterator[Frame]:
+        """The frames of an image-format animation (JPEG, PNG or WebP bytes each)."""
+        if self.info.format.is_container:
+            raise InvalidInput(f"{self.info.format.value} output arrives as chunks; iterate the animation")
+        async for item in self:
+            if not isinstance(item, Frame):
+                raise ProtocolError("the server sent a container chunk for an image format")
+            yield item
+
     async def collect(self) -> AnimationResult:
         """Reads the rest of the stream into memory."""
         frames: list[Frame] = []

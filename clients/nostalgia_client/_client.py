@@ -91,7 +91,8 @@ class Animation:
         if self.info.format.is_container:
             raise InvalidInput(f"{self.info.format.value} output arrives as chunks; iterate the animation")
         for item in self:
-            assert isinstance(item, Frame)
+            if not isinstance(item, Frame):
+                raise ProtocolError("the server sent a container chunk for an image format")
             yield item
 
     def collect(self) -> AnimationResult:

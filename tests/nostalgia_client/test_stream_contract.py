@@ -77,7 +77,7 @@ def test_async_stream_contract(scripted: ScriptedServer) -> None:
             animation = await client.animate(b"photo")
             received = []
             with pytest.raises(nc.ProtocolError, match="without its summary"):
-                async for item in animation:
+                async for item in animation.frames():
                     received.append(item)
             assert [f.index for f in received] == [0, 1]
 
@@ -121,3 +121,15 @@ def test_keyframes_default_to_open_eyes(scripted: ScriptedServer) -> None:
     assert [k.eye_open_left for k in sent] == [1.0, 1.0]
     assert sent[1].yaw_deg == 10 and sent[1].smile == 0.5
     assert not scripted.script.seen_requests[-1].HasField("visible_mark")
+
+
+def test_frames_of_a_container_points_to_chunks(scripted: ScriptedServer) -> None:
+    chunk = pb.AnimateResponse(chunk=pb.ContainerChunk(sequence=0, data=b"RIFF", frames_complete=1))
+    scripted.script.responses = [metadata_response(1, pb.OUTPUT_FORMAT_ANIMATED_WEBP), chunk, summary_response(1)]
+    with nc.Client(scripted.address) as client:
+        animation = client.animate(b"photo", format="animated-webp")
+        assert animation.info.format is nc.OutputFormat.ANIMATED_WEBP
+        with pytest.raises(nc.InvalidInput, match="arrives as chunks"):
+            next(animation.frames())
+        assert animation.collect().data == b"RIFF"
+    assert scripted.script.seen_requests[-1].format == pb.OUTPUT_FORMAT_ANIMATED_WEBP
