@@ -35,6 +35,7 @@ __all__ = ["LandmarkWarp", "build"]
 # neck), in face widths / face heights.
 _PIVOT_DEPTH = 0.55
 _PIVOT_DROP = 0.15
+_DEPTH_SCALE = 0.6
 # Head halo (hair, ears) and the fixed ring, as scales of the face oval about its centre.
 _HALO_SCALE = 1.3
 _RING_SCALE = 2.1
@@ -42,7 +43,7 @@ _RING_SCALE = 2.1
 _GRID_STEP = 8
 _GRID_MAX = 48
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
-_TPS_REG = 1e-5
+_TPS_REG = 1e-2
 
 
 def _t(values: tuple[int, ...]) -> torch.Tensor:
@@ -74,6 +75,7 @@ class LandmarkWarp(torch.nn.Module):
         super().__init__()
         self.pivot_depth = _PIVOT_DEPTH
         self.pivot_drop = _PIVOT_DROP
+        self.depth_scale = _DEPTH_SCALE
         self.halo_scale = _HALO_SCALE
         self.ring_scale = _RING_SCALE
         self.grid_step = _GRID_STEP
@@ -131,7 +133,9 @@ class LandmarkWarp(torch.nn.Module):
         rel = lm[:, :2] - centre
         x = rel[:, 0] * c + rel[:, 1] * s
         y = -rel[:, 0] * s + rel[:, 1] * c
-        z = lm[:, 2] - lm[:, 2].mean()
+        # Depth is flattened: a 2-D warp cannot hide the far cheek as it turns away, so inner points
+        # must not overtake the face's outline (that would fold the image over itself).
+        z = (lm[:, 2] - lm[:, 2].mean()) * self.depth_scale
         pts = torch.stack([x, y, z], dim=1)  # [468, 3], head frame, origin at face centre
         pivot = torch.tensor(
             [0.0, self.pivot_drop * fh, self.pivot_depth * fw], dtype=lm.dtype, device=lm.device
@@ -419,11 +423,11 @@ class LandmarkWarp(torch.nn.Module):
         # The halo (hair, ears) follows the head, less towards the chin so the neck is not dragged.
         c, s = torch.cos(angle), torch.sin(angle)
         down = (-(oval_src[:, 0] - centre[0]) * s + (oval_src[:, 1] - centre[1]) * c) / (0.5 * fh)
-        follow = 0.85 - 0.55 * down.clamp(0.0, 1.0)
+        follow = 1.0 - 0.6 * down.clamp(0.0, 1.0)
         halo_tgt = halo_src + follow.view(1, -1, 1) * (rigid[:, self.oval] - oval_src)
         ring = centre + (oval_src - centre) * self.ring_scale
-        # Every other halo and ring point is plenty for these smooth, large-scale constraints.
-        halo_src, halo_tgt, ring = halo_src[::2], halo_tgt[:, ::2], ring[::2]
+        # Every other ring point is plenty for that smooth, large-scale constraint.
+        ring = ring[::2]
 
         # The region that may change: the ring's box, inside the image. Outside it is the photo.
         x0 = max(0, math.floor(float(ring[:, 0].min())))
