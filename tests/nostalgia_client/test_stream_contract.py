@@ -125,7 +125,8 @@ def test_keyframes_default_to_open_eyes(scripted: ScriptedServer) -> None:
 
 def test_frames_of_a_container_points_to_chunks(scripted: ScriptedServer) -> None:
     chunk = pb.AnimateResponse(chunk=pb.ContainerChunk(sequence=0, data=b"RIFF", frames_complete=1))
-    scripted.script.responses = [metadata_response(1, pb.OUTPUT_FORMAT_ANIMATED_WEBP), chunk, summary_response(1)]
+    metadata = metadata_response(1, pb.OUTPUT_FORMAT_ANIMATED_WEBP)
+    scripted.script.responses = [metadata, chunk, summary_response(1)]
     with nc.Client(scripted.address) as client:
         animation = client.animate(b"photo", format="animated-webp")
         assert animation.info.format is nc.OutputFormat.ANIMATED_WEBP
