@@ -26,6 +26,7 @@ from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 from . import _convert
 from ._connection import (
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     USE_DEFAULT,
     Connection,
@@ -155,6 +156,7 @@ class AsyncClient:
         api_key: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_S,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        retries: int = DEFAULT_RETRIES,
     ) -> None:
         self.connection = Connection.create(
             target,
@@ -166,6 +168,7 @@ class AsyncClient:
             api_key=api_key,
             timeout=timeout,
             max_message_bytes=max_message_bytes,
+            retries=retries,
         )
         self._channel = self.connection.aio_channel()
         self._stub = pb_grpc.NostalgiaStub(self._channel)  # type: ignore[no-untyped-call]

@@ -16,6 +16,7 @@ from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 from . import _convert
 from ._connection import (
     DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_RETRIES,
     DEFAULT_TIMEOUT_S,
     USE_DEFAULT,
     Connection,
@@ -124,7 +125,8 @@ class Client:
     """Blocking client for the Nostalgia service.
 
     ``Client()`` talks to NOSTALGIA_SERVER (default localhost:50051) in plain text; pass
-    certificates for TLS / mutual TLS and `api_key` where keys are required. Every method
+    certificates for TLS / mutual TLS and `api_key` where keys are required. Calls that fail
+    with UNAVAILABLE before any answer are resent `retries` times (default 2) with backoff. Every method
     takes `timeout=` (seconds, None for no deadline) to override the client's default.
     Use as a context manager, or call `close()`.
     """
@@ -141,6 +143,7 @@ class Client:
         api_key: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_S,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        retries: int = DEFAULT_RETRIES,
     ) -> None:
         self.connection = Connection.create(
             target,
@@ -152,6 +155,7 @@ class Client:
             api_key=api_key,
             timeout=timeout,
             max_message_bytes=max_message_bytes,
+            retries=retries,
         )
         self._channel = self.connection.channel()
         self._stub = pb_grpc.NostalgiaStub(self._channel)  # type: ignore[no-untyped-call]

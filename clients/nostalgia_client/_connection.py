@@ -7,6 +7,7 @@ against a laptop and a deployment without edits.
 from __future__ import annotations
 
 import enum
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import grpc.aio
 
 __all__ = [
     "DEFAULT_MAX_MESSAGE_BYTES",
+    "DEFAULT_RETRIES",
     "DEFAULT_SERVER",
     "DEFAULT_TIMEOUT_S",
     "USE_DEFAULT",
@@ -28,6 +30,23 @@ __all__ = [
 DEFAULT_SERVER = "localhost:50051"
 DEFAULT_TIMEOUT_S = 120.0
 DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+DEFAULT_RETRIES = 2
+MAX_RETRIES = 4  # gRPC caps a retry policy at five attempts
+
+
+def _retry_config(retries: int) -> str:
+    """A gRPC service config that resends UNAVAILABLE calls; gRPC never retries a stream that has
+    already delivered a response, so a half-received animation is never duplicated."""
+    policy = {
+        "maxAttempts": retries + 1,
+        "initialBackoff": "0.2s",
+        "maxBackoff": "2s",
+        "backoffMultiplier": 2,
+        "retryableStatusCodes": ["UNAVAILABLE"],
+    }
+    return json.dumps(
+        {"methodConfig": [{"name": [{"service": "nostalgia.v1.Nostalgia"}], "retryPolicy": policy}]}
+    )
 
 
 class UseDefault(enum.Enum):
@@ -57,6 +76,8 @@ class Connection:
     server_name: expected name in the server certificate, when it differs from the address.
     api_key: sent as `x-api-key` metadata on every call. timeout: default per-call deadline
     in seconds (None: no deadline). max_message_bytes: largest message sent or received.
+    retries: how many times gRPC itself resends a call that failed with UNAVAILABLE before any
+    answer arrived (with exponential backoff); the API documents such retries as safe.
     """
 
     target: str
@@ -68,6 +89,7 @@ class Connection:
     api_key: str | None
     timeout: float | None
     max_message_bytes: int
+    retries: int
 
     @classmethod
     def create(
@@ -82,9 +104,12 @@ class Connection:
         api_key: str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT_S,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        retries: int = DEFAULT_RETRIES,
     ) -> Connection:
         if (client_certificate is None) != (client_key is None):
             raise ValueError("mutual TLS needs both client_certificate and client_key")
+        if not 0 <= retries <= MAX_RETRIES:
+            raise ValueError(f"retries must be within 0..{MAX_RETRIES} (got {retries})")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive seconds or None (got {timeout})")
         wants_tls = any(x is not None for x in (root_certificates, client_certificate, server_name))
@@ -98,6 +123,7 @@ class Connection:
             api_key=api_key if api_key is not None else os.environ.get("NOSTALGIA_API_KEY") or None,
             timeout=timeout,
             max_message_bytes=max_message_bytes,
+            retries=retries,
         )
 
     def _options(self) -> list[tuple[str, str | int]]:
@@ -108,6 +134,8 @@ class Connection:
         ]
         if self.server_name:
             options.append(("grpc.ssl_target_name_override", self.server_name))
+        if self.retries:
+            options.append(("grpc.service_config", _retry_config(self.retries)))
         return options
 
     def _credentials(self) -> grpc.ChannelCredentials:

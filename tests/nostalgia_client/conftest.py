@@ -26,6 +26,7 @@ class Script:
     """What the server does next: fail with `status`, or stream `responses` for Animate."""
 
     status: tuple[grpc.StatusCode, str] | None = None
+    failures_left: int | None = None  # fail with `status` this many times, then succeed
     trailers: tuple[tuple[str, str], ...] = ()
     responses: list[pb.AnimateResponse] = field(default_factory=list)
     fail_after_responses: tuple[grpc.StatusCode, str] | None = None
@@ -46,6 +47,10 @@ class ScriptedServicer(pb_grpc.NostalgiaServicer):
         self.script.seen_requests.append(request)
         if self.script.delay_s:
             time.sleep(self.script.delay_s)
+        if self.script.failures_left is not None:
+            if self.script.failures_left == 0:
+                return
+            self.script.failures_left -= 1
         if self.script.status is not None:
             if self.script.trailers:
                 context.set_trailing_metadata(self.script.trailers)

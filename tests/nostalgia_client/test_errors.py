@@ -219,3 +219,24 @@ def test_local_file_problems_exit_11(tmp_path: Path, scripted: ScriptedServer) -
     argv = ["--server", scripted.address, "enhance", str(photo), "-o", str(blocker / "big.png")]
     assert main(argv, stdout=io.StringIO(), stderr=err) == 11
     assert "cannot write" in err.getvalue()
+
+
+def test_unavailable_calls_are_resent(scripted: ScriptedServer) -> None:
+    scripted.script.status = (grpc.StatusCode.UNAVAILABLE, "the model server is restarting")
+    scripted.script.failures_left = 2
+    with nc.Client(scripted.address) as client:  # two retries by default
+        assert client.list_drivers()[0].name == "blink"
+    assert len(scripted.script.seen_requests) == 3
+
+    scripted.script.failures_left = 1
+    with nc.Client(scripted.address, retries=0) as client, pytest.raises(nc.Unavailable, match="restarting"):
+        client.list_drivers()
+
+    scripted.script.failures_left = 1
+    scripted.script.status = (grpc.StatusCode.RESOURCE_EXHAUSTED, "photo too large")
+    with nc.Client(scripted.address) as client, pytest.raises(nc.LimitExceeded):
+        client.list_drivers()  # only UNAVAILABLE is retried
+    assert len(scripted.script.seen_requests) == 5
+
+    with pytest.raises(ValueError, match=r"retries must be within 0\.\.4"):
+        nc.Client(scripted.address, retries=9)
