@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 import torch
 from ai_edge_litert.interpreter import Interpreter
+
 from nostalgia_models import blazeface, face_mesh
 from nostalgia_models.sources import MEDIAPIPE
 from nostalgia_models.wheels import member_bytes
