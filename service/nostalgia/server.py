@@ -30,6 +30,7 @@ _LOG = logging.getLogger("nostalgia.server")
 def create_server(app: App, address: str) -> tuple[grpc.aio.Server, int]:
     """A configured, not yet started server bound to ``address`` (port 0 picks one), and its port."""
     settings = app.settings
+    settings.validate()
     limit = settings.max_message_bytes
     keys = ApiKeys.from_settings(settings.api_keys, settings.api_keys_file)
     # Outermost first: unauthenticated calls are refused before they can take an admission slot.

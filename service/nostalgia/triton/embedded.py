@@ -168,10 +168,11 @@ class EmbeddedTriton:
             self._workdir = None
 
     def kill(self) -> None:
-        """Stop abruptly (SIGKILL of the whole process group), as a crash would."""
+        """Stop abruptly (SIGKILL of the whole process group), as a crash would, then tidy up our side."""
         if self._process is not None and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(10)
+        self.stop()
 
     def _link_backend(self, target: Path) -> None:
         source = _pytriton_dir()
