@@ -92,7 +92,8 @@ async def run_gateway(
     settings = app.settings
     server, port = create_server(app, f"{settings.host}:{settings.port}")
     metrics_server = start_metrics_server(settings.metrics_port, settings.metrics_host)
-    await health.set_status(app.health, False)
+    # Report the backend's real state from the first request on, not NOT_SERVING until the first poll.
+    await health.set_status(app.health, await app.triton.is_ready())
     await health.mark_alive(app.health)
     await server.start()
     watcher = asyncio.create_task(health.watch_backend(app.health, app.triton), name="health-watcher")
