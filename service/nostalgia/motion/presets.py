@@ -167,7 +167,7 @@ def _p_nod(rng: np.random.Generator, d: float) -> Plan:
     p = Plan()
     _breathing(p, rng, 0.5)
     t = float(rng.uniform(0.4, 0.6))
-    depth = float(rng.uniform(9.0, 11.0))
+    depth = float(rng.uniform(13.0, 15.0))
     # Between the two nods, as the head comes back up, the eyes blink.
     p.blinks.append((t + 1.2, float(rng.uniform(0.18, 0.26)), True, True))
     for _ in range(2):

@@ -1,0 +1,33 @@
+"""Clips from the motion model meet the quality targets of the independent dlib-based scorer.
+
+Slow (a couple of minutes): every clip is rendered by the real TorchScript model from real
+portraits and scored by ``../shared/tools/clip_quality.py``, which shares no model with ours.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.motion_quality import failures, render, score
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:DeprecationWarning"),
+]
+
+# Single-face portraits on which dlib's 68-point model is stable enough to measure motion.
+PHOTOS = ("deoldify_Dolores1920s.jpg", "liveportrait_source_s3.jpg", "bopbtl_old_h.png")
+# (preset, clip length): long enough for the preset's gesture, short enough to score quickly.
+CLIPS = (("blink", 2.5), ("look-around", 4.0), ("nod", 3.0), ("smile", 3.0))
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+@pytest.mark.parametrize(("preset", "duration_s"), CLIPS)
+def test_face_framing_clip_meets_the_targets(photo: str, preset: str, duration_s: float) -> None:
+    result = score(render(photo, preset, "face", duration_s))
+    assert not failures(result, preset, "face"), result
+
+
+def test_photo_framing_keeps_the_background_still() -> None:
+    result = score(render(PHOTOS[0], "nostalgia", "photo", 3.0))
+    assert not failures(result, "nostalgia", "photo"), result
