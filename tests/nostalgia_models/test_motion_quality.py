@@ -16,7 +16,7 @@ pytestmark = [
 ]
 
 # Single-face portraits on which dlib's 68-point model is stable enough to measure motion.
-PHOTOS = ("deoldify_Dolores1920s.jpg", "liveportrait_source_s3.jpg", "bopbtl_old_h.png")
+PHOTOS = ("deoldify_Dolores1920s.jpg", "liveportrait_source_s3.jpg", "deoldify_InuitWoman1903.png")
 # (preset, clip length): long enough for the preset's gesture, short enough to score quickly.
 CLIPS = (("blink", 2.5), ("look-around", 4.0), ("nod", 3.0), ("smile", 3.0))
 
