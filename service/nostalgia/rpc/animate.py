@@ -15,7 +15,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import cv2
 import grpc
 import numpy as np
 from numpy.typing import NDArray
@@ -115,15 +114,6 @@ def motion_controls(request: pb.AnimateRequest, plan: AnimatePlan) -> NDArray[np
         )
     except ValueError as exc:
         raise InvalidInput(str(exc)) from exc
-
-
-def fit_size(image: NDArray[np.uint8], longest: int) -> NDArray[np.uint8]:
-    """Resize so the longest side is ``longest`` and both sides are even (video encoders need it)."""
-    h, w = image.shape[:2]
-    scale = longest / max(h, w)
-    nw, nh = max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    return np.ascontiguousarray(cv2.resize(image, (nw, nh), interpolation=interpolation))
 
 
 def _chunks(total: int, first: int = FIRST_CHUNK) -> list[range]:
