@@ -22,7 +22,15 @@ from numpy.typing import NDArray
 
 from .backend import InferenceBackend
 
-__all__ = ["DetectionConfig", "FaceDetection", "Tile", "detect_faces", "merge_detections", "plan_tiles"]
+__all__ = [
+    "DetectionConfig",
+    "FaceDetection",
+    "Tile",
+    "detect_faces",
+    "detect_in_tiles",
+    "merge_detections",
+    "plan_tiles",
+]
 
 MODEL = "face_detector"
 TILE = 128
@@ -189,6 +197,19 @@ async def detect_faces(
     config = config or DetectionConfig()
     height, width = image.shape[:2]
     tiles = plan_tiles(height, width, config)
+    return merge_detections(await detect_in_tiles(image, tiles, backend, config, timeout_s), config)
+
+
+async def detect_in_tiles(
+    image: NDArray[np.uint8],
+    tiles: list[Tile],
+    backend: InferenceBackend,
+    config: DetectionConfig,
+    timeout_s: float | None = None,
+) -> list[FaceDetection]:
+    """Every detection in ``tiles`` above the score threshold, in photo pixels, not yet merged."""
+    if not tiles:
+        return []
     batch = await asyncio.to_thread(cut_tiles, image, tiles)
     # Several moderate calls at once rather than one huge one: Triton's dynamic batcher packs
     # them as its batch limit allows, and no single execution holds every tile in memory.
@@ -200,4 +221,4 @@ async def detect_faces(
     results = await asyncio.gather(*calls)
     rows = np.concatenate([np.asarray(r["DETECTIONS"], dtype=np.float32) for r in results])
     rows = rows.reshape(len(tiles), -1, _ROW)
-    return merge_detections(_from_tiles(rows, tiles, config.min_score), config)
+    return _from_tiles(rows, tiles, config.min_score)

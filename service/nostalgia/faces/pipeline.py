@@ -19,7 +19,7 @@ from .backend import InferenceBackend
 from .detection import DetectionConfig, FaceDetection, detect_faces
 from .landmarks import FaceMesh, landmark_faces
 
-__all__ = ["Face", "FaceConfig", "find_faces"]
+__all__ = ["Face", "FaceConfig", "confirm_faces", "find_faces"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,19 @@ async def find_faces(
     timer = timer or StageTimer()
     with timer.stage("detect"):
         candidates = await detect_faces(image, backend, config.detection, timeout_s)
+    return await confirm_faces(image, candidates, backend, config, timeout_s, timer)
+
+
+async def confirm_faces(
+    image: NDArray[np.uint8],
+    candidates: list[FaceDetection],
+    backend: InferenceBackend,
+    config: FaceConfig,
+    timeout_s: float | None = None,
+    timer: StageTimer | None = None,
+) -> list[Face]:
+    """The candidates the mesh recognises as faces, boxes limited to the photo, largest first."""
+    timer = timer or StageTimer()
     with timer.stage("landmarks"):
         meshes = await landmark_faces(image, candidates, backend, timeout_s, refine=config.refine_landmarks)
     height, width = image.shape[:2]
