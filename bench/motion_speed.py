@@ -5,14 +5,20 @@ Loads the TorchScript file that Triton serves (``model_repository/motion/1/motio
 on a real aligned face. Prints the median over several runs and the machine's load, because a
 shared CPU makes single figures noisy.
 
-    python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N]
+    python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N] [--triton]
+
+With ``--triton`` it also times the same request through an embedded Triton serving only the
+``motion`` model (gRPC, one request of 25 frames at a time), as the gateway calls it.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (default: all cores)")
+    parser.add_argument("--triton", action="store_true", help="also time the model through embedded Triton")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
@@ -78,4 +85,44 @@ def main(argv: list[str]) -> int:
             f" [load average {load:.1f} on {os.cpu_count()} cores]",
             flush=True,
         )
+    if args.triton:
+        _through_triton(crop.image, crop.landmarks, controls, args.runs)
     return 0
+
+
+def _through_triton(image: Any, landmarks: Any, controls: Any, runs: int) -> None:
+    """Time the request the gateway makes, against a Triton that serves only ``motion``."""
+    from nostalgia.triton.embedded import EmbeddedTriton
+
+    with tempfile.TemporaryDirectory(prefix="motion-bench-") as tmp:
+        shutil.copytree(MODEL.parents[1], Path(tmp) / "motion", ignore=shutil.ignore_patterns("__pycache__"))
+        server = EmbeddedTriton(Path(tmp))
+        server.start()
+        try:
+            times = asyncio.run(_timed_requests(server.grpc_url, image, landmarks, controls, runs))
+        finally:
+            server.stop()
+    med = statistics.median(times)
+    print(
+        f"motion through Triton (gRPC, {len(controls)} frames per request): median {med * 1e3:.0f} ms = "
+        f"{len(controls) / med:.0f} frames/s, best {len(controls) / min(times):.0f} frames/s"
+        f" [load average {os.getloadavg()[0]:.1f}]",
+        flush=True,
+    )
+
+
+async def _timed_requests(url: str, image: Any, landmarks: Any, controls: Any, runs: int) -> list[float]:
+    from nostalgia.inference.client import TritonClient
+
+    client = TritonClient(url)
+    inputs = {"IMAGE": image[None], "LANDMARKS": landmarks[None], "CONTROLS": controls[None]}
+    times = []
+    try:
+        for i in range(runs + 2):
+            t0 = time.perf_counter()
+            await client.infer("motion", inputs, ["FRAMES"], timeout_s=300)
+            if i >= 2:
+                times.append(time.perf_counter() - t0)
+    finally:
+        await client.close()
+    return times
