@@ -16,7 +16,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import InvalidInput, NoFace
-from ..faces import AlignmentLayout, Face, InferenceBackend, align_eyes, aligned_crop, find_faces
+from ..faces import (
+    AlignmentLayout,
+    Face,
+    InferenceBackend,
+    align_eyes,
+    aligned_crop,
+    find_faces,
+    find_largest_face,
+)
 from ..timing import StageTimer
 
 __all__ = ["MAX_SIDE", "MIN_SIDE", "FaceCrop", "face_crop"]
@@ -40,7 +48,12 @@ async def face_crop(
 ) -> FaceCrop:
     """Find the faces of ``image`` (largest first) and return the aligned crop of face ``face_index``."""
     timer = timer or StageTimer()
-    faces = await find_faces(image, backend, timeout_s=time_left(), timer=timer)
+    if face_index == 0:
+        # Only the largest face is wanted: the coarse-to-fine search stops once it has it.
+        largest = await find_largest_face(image, backend, timeout_s=time_left(), timer=timer)
+        faces = [largest] if largest is not None else []
+    else:
+        faces = await find_faces(image, backend, timeout_s=time_left(), timer=timer)
     if not faces:
         raise NoFace("no face was found in the photo; send face_only=false to enhance the whole photo")
     if face_index >= len(faces):

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from ..app import App
 from ..errors import InvalidInput, NoFace
-from ..faces import find_faces
+from ..faces import find_faces, find_largest_face
 from ..imaging import decode_image
 from ..motion import driver_info, keyframe_controls, preset_controls
 from ..motion.framing import Subject, face_subject, photo_subject
@@ -134,7 +134,12 @@ async def animate(
     controls = motion_controls(request, plan)
     with timer.stage("decode"):
         photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
-    faces = await find_faces(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
+    if request.face_index == 0:
+        # Only the largest face is wanted: the coarse-to-fine search stops once it has it.
+        largest = await find_largest_face(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
+        faces = [largest] if largest is not None else []
+    else:
+        faces = await find_faces(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
     if not faces:
         raise NoFace("no face was found in the photo, so there is nothing to animate")
     if request.face_index >= len(faces):
