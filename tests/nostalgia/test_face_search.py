@@ -1,5 +1,7 @@
-"""The coarse-to-fine largest-face search finds the face the full search lists first, with far fewer tiles.
+"""What the face searches send to the detector: the largest-face search and flat tiles.
 
+The coarse-to-fine largest-face search finds the face the full search lists first, with far
+fewer tiles.
 Both searches run on real Triton over every test photo, decoded as the gateway decodes uploads.
 The two may keep the same face from different pyramid levels (the full search merges all levels
 by score, the largest-face search stops at the first level that confirms a face), so the box and
@@ -15,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from nostalgia.faces import Face, find_faces, find_largest_face
+from nostalgia.faces import Face, find_faces, find_largest_face, plan_tiles
 from nostalgia.imaging import decode_image
 from nostalgia.inference import TritonClient
 from nostalgia.triton import EmbeddedTriton
@@ -97,3 +99,33 @@ def test_largest_face_search_agrees_with_the_full_search(
     assert not wrong, wrong
     print(f"tiles over the photos with faces: all {full_total}, largest {largest_total}")
     assert largest_total * 4 < full_total, "the coarse-to-fine search should send a fraction of the tiles"
+
+
+async def _search_padded(
+    triton: EmbeddedTriton, photo: npt.NDArray[np.uint8], padded: npt.NDArray[np.uint8]
+) -> tuple[list[Face], list[Face], int]:
+    client = TritonClient(triton.grpc_url)
+    counting = _CountingTriton(client)
+    try:
+        plain = await find_faces(photo, counting)
+        counting.tiles = 0
+        return plain, await find_faces(padded, counting), counting.tiles
+    finally:
+        await client.close()
+
+
+def test_flat_tiles_are_not_sent_and_the_face_is_still_found(
+    triton: EmbeddedTriton, portraits_dir: Path
+) -> None:
+    """A portrait beside a plain grey panel: the panel's tiles are skipped, the face is unchanged."""
+    photo = decode_image((portraits_dir / "sadtalker_art_20.png").read_bytes())
+    height, width = photo.shape[:2]
+    padded = np.full((height, width + 400, 3), 128, np.uint8)
+    padded[:, :width] = photo
+    plain, found, sent = asyncio.run(_search_padded(triton, photo, padded))
+    planned = len(plan_tiles(height, width + 400))
+    print(f"tiles planned {planned}, sent {sent}")
+    assert sent < planned * 0.8
+    assert len(plain) == len(found) == 1
+    iod = float(np.linalg.norm(plain[0].keypoints[1] - plain[0].keypoints[0]))
+    assert float(np.abs(found[0].keypoints - plain[0].keypoints).max()) < 0.05 * iod
