@@ -346,7 +346,7 @@ class LandmarkWarp(torch.nn.Module):
         o = openness.view(n, 1, 1)
         sm = smile.view(n, 1, 1)
         # The lids meet low, near the lower lid: the upper lid does most of the work.
-        close = up_v + 0.85 * (lo_v - up_v)
+        close = up_v + 0.95 * (lo_v - up_v)
         up_t = close + o * (up_v - close)
         lo_t = torch.maximum(close + o * (lo_v - close) - 0.12 * sm * (lo_v - up_v), up_t)
         gap = (lo_t - up_t).clamp(min=1e-3)

@@ -183,7 +183,7 @@ def _p_nod(rng: np.random.Generator, d: float) -> Plan:
 def _p_look_around(rng: np.random.Generator, d: float) -> Plan:
     p = Plan()
     _breathing(p, rng, 0.6)
-    _gaze_and_head(p, rng, d, yaw=11.0, pitch=4.0, hold=(0.5, 1.0), blink_on_turn=0.6)
+    _gaze_and_head(p, rng, d, yaw=13.0, pitch=4.0, hold=(0.5, 1.0), blink_on_turn=0.6)
     _blinks(p, rng, d, float(rng.uniform(1.8, 2.6)), (3.0, 4.5))
     return p
 
