@@ -13,15 +13,16 @@ import math
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import grpc
 import numpy as np
 from numpy.typing import NDArray
 
 from ..app import App
+from ..enhance.for_motion import enhanced_face_crop, enhanced_photo, face_source_side, wants_enhancement
 from ..errors import InvalidInput, NoFace
-from ..faces import find_faces, find_largest_face
+from ..faces import Face, find_faces, find_largest_face
 from ..imaging import decode_image
 from ..motion import driver_info, keyframe_controls, preset_controls
 from ..motion.framing import Subject, face_subject, photo_subject
@@ -116,6 +117,31 @@ def motion_controls(request: pb.AnimateRequest, plan: AnimatePlan) -> NDArray[np
         raise InvalidInput(str(exc)) from exc
 
 
+async def _enhance_subject(
+    request: pb.AnimateRequest,
+    app: App,
+    context: grpc.aio.ServicerContext[pb.AnimateRequest, pb.AnimateResponse],
+    photo: NDArray[np.uint8],
+    face: Face,
+    subject: Subject,
+    timer: StageTimer,
+) -> tuple[Subject, bool]:
+    """Swap the subject's interpolated image for an upscaled one when the enhance mode asks for it."""
+    height, width = subject.image.shape[:2]
+    if request.framing == pb.FRAMING_FACE:
+        source_side = face_source_side(face.landmarks, width)
+    else:
+        source_side = float(max(photo.shape[:2]))
+    if not wants_enhancement(request.enhance, source_side, max(height, width)):
+        return subject, False
+    with timer.stage("enhance"):
+        if request.framing == pb.FRAMING_FACE:
+            image = await enhanced_face_crop(app.triton, photo, face.landmarks, width, context.time_remaining)
+        else:
+            image = await enhanced_photo(app.triton, photo, width, height, context.time_remaining)
+    return replace(subject, image=image), True
+
+
 def _chunks(total: int, first: int = FIRST_CHUNK) -> list[range]:
     bounds = [0, min(first, total)]
     while bounds[-1] < total:
@@ -151,6 +177,7 @@ async def animate(
     with timer.stage("align"):
         frame_subject = face_subject if framing == pb.FRAMING_FACE else photo_subject
         subject: Subject = await asyncio.to_thread(frame_subject, photo, face.landmarks, plan.output_size)
+    subject, enhanced = await _enhance_subject(request, app, context, photo, face, subject, timer)
     del photo
     image = subject.image
     height, width = image.shape[:2]
@@ -171,6 +198,7 @@ async def animate(
             face=face_message(face, with_landmarks=False),
             face_index=request.face_index,
             framing=framing,
+            enhanced=enhanced,
             seed=plan.seed,
         )
     )
