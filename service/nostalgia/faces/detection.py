@@ -7,7 +7,8 @@ tiles, down to the level where the smallest face we promise to find (``min_face_
 of the long side, 2% by default: 40 px in a 2000 px photo) is about ``target_face_px`` wide.
 Overlap is at least the largest face a level is responsible for, so every face lies whole
 inside some tile of some level; cut-off detections at inner tile edges are dropped and the
-rest are merged across tiles and levels by box NMS. All tiles go to Triton in one call.
+rest are merged across tiles and levels by box NMS. Flat tiles (plain backgrounds, borders)
+cannot hold a face and are not sent; the rest go to Triton in a few concurrent calls.
 """
 
 from __future__ import annotations
