@@ -36,6 +36,8 @@ __all__ = ["LandmarkWarp", "build"]
 _PIVOT_DEPTH = 0.55
 _PIVOT_DROP = 0.15
 _DEPTH_SCALE = 0.6
+# A nod folds nothing over (features are spread vertically), so it keeps more of the depth.
+_PITCH_DEPTH_SCALE = 0.95
 # Head halo (hair, ears) and the fixed ring, as scales of the face oval about its centre.
 _HALO_SCALE = 1.3
 _RING_SCALE = 2.1
@@ -76,6 +78,7 @@ class LandmarkWarp(torch.nn.Module):
         self.pivot_depth = _PIVOT_DEPTH
         self.pivot_drop = _PIVOT_DROP
         self.depth_scale = _DEPTH_SCALE
+        self.pitch_depth_scale = _PITCH_DEPTH_SCALE
         self.halo_scale = _HALO_SCALE
         self.ring_scale = _RING_SCALE
         self.grid_step = _GRID_STEP
@@ -172,7 +175,10 @@ class LandmarkWarp(torch.nn.Module):
         r_yaw = torch.stack([cy_, zero, -sy_, zero, one, zero, sy_, zero, cy_], 1).view(n, 3, 3)
         r_pitch = torch.stack([one, zero, zero, zero, cp_, -sp_, zero, sp_, cp_], 1).view(n, 3, 3)
         r_roll = torch.stack([cr_, -sr_, zero, sr_, cr_, zero, zero, zero, one], 1).view(n, 3, 3)
-        rot = torch.bmm(r_roll, torch.bmm(r_pitch, r_yaw))
+        # Depth is flattened for the turn; the nod sees it restored to its own scale.
+        restore = torch.ones(3, dtype=lm.dtype, device=lm.device)
+        restore[2] = self.pitch_depth_scale / self.depth_scale
+        rot = torch.bmm(r_roll, torch.bmm(r_pitch, torch.diag(restore).unsqueeze(0) @ r_yaw))
         scale = (1.0 + controls[:, 9]).view(n, 1, 1)
 
         rigid = torch.bmm(pts.unsqueeze(0).expand(n, -1, -1) - pivot, rot.transpose(1, 2)) * scale + pivot
@@ -526,10 +532,20 @@ class LandmarkWarp(torch.nn.Module):
             ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
 
-        src = self._double(image.permute(2, 0, 1).unsqueeze(0).to(torch.float32))
-        region = F.grid_sample(
-            src, grid.reshape(1, n * rh, rw, 2), mode="bilinear", padding_mode="border", align_corners=True
-        )
+        src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
+        if rh * rw * 3 < height * width:
+            # A small head in a large photo: bicubic is affordable there and keeps its few pixels sharp.
+            region = F.grid_sample(
+                src, grid.reshape(1, n * rh, rw, 2), mode="bicubic", padding_mode="border", align_corners=True
+            )
+        else:
+            region = F.grid_sample(
+                self._double(src),
+                grid.reshape(1, n * rh, rw, 2),
+                mode="bilinear",
+                padding_mode="border",
+                align_corners=True,
+            )
         # Round and narrow while still planar and contiguous, then interleave the bytes once.
         region = region.view(3, n, rh, rw).clamp_(0.0, 255.0).add_(0.5).to(torch.uint8).permute(1, 2, 3, 0)
         if rh == height and rw == width:
