@@ -25,10 +25,25 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EmbeddedTriton", "TritonStartError", "free_port"]
+__all__ = ["EmbeddedTriton", "TritonStartError", "free_port", "log_level"]
 
 _LOG = logging.getLogger("nostalgia.triton")
 _LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
+# What Triton says at start-up on a host without a GPU: expected there, so not an operator's alarm.
+_NO_GPU_NOTICES = (
+    "CudaDriverHelper has not been initialized",
+    "Unable to allocate pinned system memory",
+    "DCGM unable to start",
+)
+
+
+def log_level(line: str) -> int:
+    """The logging level for one line of Triton's output (glog prefix: I, W, E or F and a date)."""
+    if not line[1:2].isdigit():
+        return logging.INFO
+    if any(notice in line for notice in _NO_GPU_NOTICES):
+        return logging.INFO
+    return _LEVELS.get(line[0], logging.INFO)
 
 
 class TritonStartError(RuntimeError):
@@ -195,5 +210,4 @@ class EmbeddedTriton:
             text = line.rstrip()
             if not text:
                 continue
-            level = _LEVELS.get(text[0], logging.INFO) if text[1:2].isdigit() else logging.INFO
-            _LOG.log(level, text)
+            _LOG.log(log_level(text), text)
