@@ -21,7 +21,11 @@ def _covered(tiles: list[Tile], x0: float, y0: float, side: float, config: Detec
         if size < config.target_face_px * 0.99:
             continue
         fx, fy = x0 * tile.scale, y0 * tile.scale
-        if tile.x0 <= fx and fx + size <= tile.x0 + TILE and tile.y0 <= fy and fy + size <= tile.y0 + TILE:
+        # A face flush with the photo's edge ends exactly on the last tile's edge; allow for rounding.
+        eps = 1e-6
+        inside_x = tile.x0 - eps <= fx and fx + size <= tile.x0 + TILE + eps
+        inside_y = tile.y0 - eps <= fy and fy + size <= tile.y0 + TILE + eps
+        if inside_x and inside_y:
             return True
     return False
 
