@@ -7,6 +7,9 @@ shared CPU makes single figures noisy.
 
     python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N] [--triton]
 
+The in-process figure is taken under the allocator settings the embedded Triton runs its models
+with (``MALLOC_ENV``): when they are not set the module restarts itself with them.
+
 With ``--triton`` it also times the same request through an embedded Triton serving only the
 ``motion`` model (gRPC, one request of 25 frames at a time), as the gateway calls it.
 """
@@ -18,6 +21,8 @@ import asyncio
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -43,6 +48,12 @@ def _load(device: Any) -> tuple[Any, str]:
 
 
 def main(argv: list[str]) -> int:
+    from nostalgia.triton.embedded import MALLOC_ENV
+
+    if any(name not in os.environ for name in MALLOC_ENV):
+        # glibc reads them once, at start-up.
+        env = {**MALLOC_ENV, **os.environ}
+        return subprocess.call([sys.executable, "-m", "bench", "motion_speed", *argv], env=env)
     import torch
 
     from nostalgia.motion import preset_controls

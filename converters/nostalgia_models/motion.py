@@ -231,22 +231,32 @@ class LandmarkWarp(torch.nn.Module):
         return field
 
     @staticmethod
-    def _upsample(field: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        """[N, 2, gh, gw] -> [N, height, width, 2] view: bilinear (align_corners=False) by two matmuls.
+    def _upsample(
+        field: torch.Tensor, height: int, width: int, px: torch.Tensor, py: torch.Tensor
+    ) -> torch.Tensor:
+        """Sampling grid [N, height, width, 2]: the coarse displacement [N, 2, gh, gw] upsampled
+        bilinearly (align_corners=False) and added to the pixels' own positions ``px`` [width],
+        ``py`` [height].
 
-        Same result as ``F.interpolate``, but written straight into the interleaved layout the
-        sampler wants, and several times faster on CPU than interpolating two channels.
+        Two plain matrix products and nothing else touch the full-resolution grid: one along y on
+        the coarse columns, then one along x whose weights interleave the two channels and carry
+        two extra rows that add the base positions. That writes the grid once, already in the
+        layout the sampler reads, instead of upsampling, interleaving and adding in three passes.
         """
         n, gh, gw = field.shape[0], field.shape[2], field.shape[3]
         dev = field.device
         ry = LandmarkWarp._interp_matrix(height, gh, dev)  # [height, gh]
         rx = LandmarkWarp._interp_matrix(width, gw, dev)  # [width, gw]
-        # Two plain matrix products (no tiny batched ones): along y, then along x.
-        cols = field.permute(2, 0, 1, 3).reshape(gh, n * 2 * gw)
-        rows = torch.mm(ry, cols).view(height, n, 2, gw).permute(1, 0, 2, 3).reshape(n * height * 2, gw)
-        out = torch.mm(rows, rx.t()).view(n, height, 2, width)
-        # A strided view: the caller's next elementwise step writes it out interleaved in one pass.
-        return out.permute(0, 1, 3, 2)
+        cols = field.permute(2, 0, 3, 1).reshape(gh, n * gw * 2)
+        rows = torch.mm(ry, cols).view(height, n, gw * 2).permute(1, 0, 2)
+        extra = torch.stack([torch.ones_like(py), py], 1).unsqueeze(0).expand(n, -1, -1)
+        rows = torch.cat([rows, extra], 2).reshape(n * height, gw * 2 + 2)
+        weights = torch.zeros(gw * 2 + 2, width, 2, dtype=torch.float32, device=dev)
+        weights[0 : gw * 2 : 2, :, 0] = rx.t()
+        weights[1 : gw * 2 : 2, :, 1] = rx.t()
+        weights[gw * 2, :, 0] = px
+        weights[gw * 2 + 1, :, 1] = 1.0
+        return torch.mm(rows, weights.view(gw * 2 + 2, width * 2)).view(n, height, width, 2)
 
     @staticmethod
     def _interp_matrix(size: int, coarse: int, device: torch.device) -> torch.Tensor:
@@ -516,11 +526,9 @@ class LandmarkWarp(torch.nn.Module):
             [2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)], dtype=torch.float32, device=dev
         )
         disp = back * (node_size * to_norm).view(1, 2, 1, 1)
-        grid = self._upsample(disp, rh, rw)
         px = (torch.arange(rw, dtype=torch.float32, device=dev) + x0) * to_norm[0] - 1.0
         py = (torch.arange(rh, dtype=torch.float32, device=dev) + y0) * to_norm[1] - 1.0
-        base = torch.stack([px.view(1, -1).expand(rh, -1), py.view(-1, 1).expand(-1, rw)], -1)
-        grid = grid + base.unsqueeze(0)
+        grid = self._upsample(disp, rh, rw, px, py)
 
         origin = torch.tensor([float(x0), float(y0)], dtype=torch.float32, device=dev)
         grid = self._apply_eye(
@@ -533,23 +541,27 @@ class LandmarkWarp(torch.nn.Module):
         )  # fmt: skip
 
         src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
+        # One batch entry per frame over a shared (expanded, not copied) source: the CPU sampler
+        # spreads batch entries over its threads, but not the rows of a single entry.
         if rh * rw * 3 < height * width:
             # A small head in a large photo: bicubic is affordable there and keeps its few pixels sharp.
             region = F.grid_sample(
-                src, grid.reshape(1, n * rh, rw, 2), mode="bicubic", padding_mode="border", align_corners=True
+                src.expand(n, -1, -1, -1), grid, mode="bicubic", padding_mode="border", align_corners=True
             )
         else:
             region = F.grid_sample(
-                self._double(src),
-                grid.reshape(1, n * rh, rw, 2),
+                self._double(src).expand(n, -1, -1, -1),
+                grid,
                 mode="bilinear",
                 padding_mode="border",
                 align_corners=True,
             )
-        # Round and narrow while still planar and contiguous, then interleave the bytes once.
-        region = region.view(3, n, rh, rw).clamp_(0.0, 255.0).add_(0.5).to(torch.uint8).permute(1, 2, 3, 0)
+        # Round in place, then narrow and interleave in the one copy into the frames.
+        region = region.clamp_(0.0, 255.0).add_(0.5).permute(0, 2, 3, 1)
         if rh == height and rw == width:
-            return region.contiguous()
+            frames = torch.empty(n, height, width, 3, dtype=torch.uint8, device=dev)
+            frames.copy_(region)
+            return frames
         frames = image.unsqueeze(0).repeat(n, 1, 1, 1)
         frames[:, y0:y1, x0:x1] = region
         return frames

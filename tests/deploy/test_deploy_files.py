@@ -22,6 +22,7 @@ import yaml
 
 from nostalgia import health, metrics
 from nostalgia.config import Settings
+from nostalgia.triton.embedded import MALLOC_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -68,6 +69,19 @@ def test_dockerfile_builds_the_gateway_and_an_ngc_triton_image() -> None:
     assert "--from=models /build/model_repository /models" in text
     # The gateway image must not carry torch: the gateway never imports it.
     assert "grep -vE '^(torch|nvidia-pytriton)=='" in text
+
+
+def test_every_triton_deployment_gets_the_embedded_servers_allocator_settings() -> None:
+    dockerfile = (REPO / "Dockerfile").read_text()
+    triton_stage = dockerfile[dockerfile.index("AS triton") :]
+    configmap = next(
+        doc
+        for doc in k8s_documents()
+        if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "nostalgia-triton"
+    )
+    for name, value in MALLOC_ENV.items():
+        assert f"{name}={value}" in triton_stage
+        assert configmap["data"][name] == value
 
 
 def test_dockerignore_keeps_environments_and_weights_out_of_the_context() -> None:

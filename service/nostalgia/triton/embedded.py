@@ -5,6 +5,14 @@ version that must sit beside ``libtriton_python.so``. We assemble a private back
 of symlinks (symlinks, because the stub finds its CUDA runtime through an ``$ORIGIN`` rpath)
 and start the server with our virtual environment's ``bin`` first on ``PATH``: the stub embeds
 the system libpython and finds numpy and torch through the first ``python3`` there.
+
+The server also gets the allocator settings in :data:`MALLOC_ENV` (unless the caller set them).
+By default glibc hands every large block back to the kernel when it is freed, so each request
+of the motion model faults a few hundred megabytes of fresh pages in again (its sampling grid,
+float frames and output); on a small virtual machine that page-fault work cost as much as the
+rendering itself. Keeping large blocks in the heap makes the model about 1.5x faster on CPU.
+They are glibc's single-setting variables rather than one ``GLIBC_TUNABLES`` list because
+``tritonserver`` passes only the first entry of that list on to the backend stubs.
 """
 
 from __future__ import annotations
@@ -25,9 +33,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["EmbeddedTriton", "TritonStartError", "free_port", "log_level"]
+__all__ = ["MALLOC_ENV", "EmbeddedTriton", "TritonStartError", "free_port", "log_level"]
 
 _LOG = logging.getLogger("nostalgia.triton")
+# Blocks under 1 GiB come from the heap, and up to 512 MiB of free heap is kept for the next request.
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "536870912"}
 _LEVELS = {"I": logging.INFO, "W": logging.WARNING, "E": logging.ERROR, "F": logging.CRITICAL}
 # What Triton says at start-up on a host without a GPU: expected there, so not an operator's alarm.
 _NO_GPU_NOTICES = (
@@ -125,6 +135,8 @@ class EmbeddedTriton:
         self._link_backend(self._workdir / "backends" / "python")
         env = dict(os.environ)
         env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        for name, value in MALLOC_ENV.items():
+            env.setdefault(name, value)
         _LOG.info(
             "starting embedded triton", extra={"grpc_port": self.grpc_port, "http_port": self.http_port}
         )
