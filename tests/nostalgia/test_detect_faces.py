@@ -110,6 +110,26 @@ def test_the_face_found_is_the_photos_main_face(
     assert checked >= 12, "dlib should find the face in most single portraits"
 
 
+def _dlib_eye_centres(image: Array, models: tuple[Any, Any]) -> tuple[Array, Array] | None:
+    """dlib's right and left eye centres (the subject's): means of its six points per eye."""
+    found = _dlib_main_face(image, models)
+    if found is None:
+        return None
+    _, points = found
+    return points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+
+
+def _dlib_mirrored_eye_centres(image: Array, models: tuple[Any, Any]) -> tuple[Array, Array] | None:
+    """dlib's eye centres read on the mirror image and mapped back: how steady dlib itself is."""
+    found = _dlib_main_face(np.ascontiguousarray(image[:, ::-1]), models)
+    if found is None:
+        return None
+    _, points = found
+    points[:, 0] = image.shape[1] - 1 - points[:, 0]
+    # The mirror image's right eye is the photo's left eye.
+    return points[42:48].mean(axis=0), points[36:42].mean(axis=0)
+
+
 def test_eye_centres_agree_with_dlib(
     responses: dict[str, pb.DetectFacesResponse],
     photos: list[dict[str, str]],
@@ -117,14 +137,15 @@ def test_eye_centres_agree_with_dlib(
     dlib_models: tuple[Any, Any],
 ) -> None:
     errors: dict[str, float] = {}
+    spreads: dict[str, float] = {}
     for row in photos:
         if row["kind"] not in SINGLE:
             continue
-        found = _dlib_main_face(_rgb(portraits_dir / row["file"]), dlib_models)
+        image = _rgb(portraits_dir / row["file"])
+        found = _dlib_eye_centres(image, dlib_models)
         if found is None:
             continue
-        _, points = found
-        dlib_right, dlib_left = points[36:42].mean(axis=0), points[42:48].mean(axis=0)
+        dlib_right, dlib_left = found
         iod = float(np.linalg.norm(dlib_left - dlib_right))
         face = responses[row["file"]].faces[0]
         ours_right = np.array([face.keypoints[0].x, face.keypoints[0].y])
@@ -133,16 +154,32 @@ def test_eye_centres_agree_with_dlib(
             max(float(np.linalg.norm(ours_right - dlib_right)), float(np.linalg.norm(ours_left - dlib_left)))
             / iod
         )
+        mirrored = _dlib_mirrored_eye_centres(image, dlib_models)
+        if mirrored is not None:
+            spreads[row["file"]] = (
+                max(
+                    float(np.linalg.norm(mirrored[0] - dlib_right)),
+                    float(np.linalg.norm(mirrored[1] - dlib_left)),
+                )
+                / iod
+            )
     for name, error in sorted(errors.items(), key=lambda item: item[1]):
-        print(f"eye centre vs dlib: {name:36s} {error:.3f} IOD")
+        spread = f"{spreads[name]:.3f}" if name in spreads else "-"
+        print(f"eye centre vs dlib: {name:36s} {error:.3f} IOD (dlib on the mirror image moves {spread})")
     values = np.array(list(errors.values()))
     within = int((values <= 0.05).sum())
     print(f"median {np.median(values):.3f}, max {values.max():.3f}, within 5%: {within}/{len(values)}")
-    # Most photos agree to 5% of the eye distance; a turned head or deep wrinkles around an eye
-    # move the two models' eye contours apart, so the bound for every photo is looser.
-    assert (values <= 0.05).mean() >= 0.85
-    assert values.max() <= 0.2
-    assert np.median(values) <= 0.035
+    # dlib's own reading moves by a few percent of the eye distance between a photo and its
+    # mirror image, so 5% is about as close as two models get, and nearly every photo is that close. Two are
+    # not, for reasons of the models rather than of the pipeline: where an eye squints among
+    # deep wrinkles dlib's reading of it can jump by a tenth of the eye distance (it does so
+    # between Chief and its mirror image), and on a head turned three quarters (the Girl with a
+    # Pearl Earring) the face mesh sets both eye contours low and back, away from the way the
+    # face is turned, by 5-7% of the eye distance, as MediaPipe's own runtime does.
+    assert (values <= 0.05).mean() >= 0.9
+    assert np.median(values) <= 0.03
+    assert np.sort(values)[-2] <= 0.08
+    assert values.max() <= 0.15
 
 
 def test_response_carries_mesh_key_points_roll_and_timings(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 
 from nostalgia.faces import AlignmentLayout, align_eyes, aligned_crop, paste_back, plan_tiles, roll_degrees
 from nostalgia.faces.detection import TILE, DetectionConfig, FaceDetection, Tile, merge_detections
-from nostalgia.faces.landmarks import crop_matrix, mesh_crop_matrix
+from nostalgia.faces.landmarks import CROP, _crop, _to_photo, crop_matrix, mesh_crop_matrix
 
 
 def _covered(tiles: list[Tile], x0: float, y0: float, side: float, config: DetectionConfig) -> bool:
@@ -92,6 +93,61 @@ def test_mesh_crop_frames_the_mesh() -> None:
     matrix = mesh_crop_matrix(points)
     mapped = points[:, :2] @ matrix[:, :2].T + matrix[:, 2]
     assert mapped.min() >= 0 and mapped.max() <= 192
+
+
+def _turned_detection(cx: float, cy: float, side: float, angle_deg: float) -> FaceDetection:
+    t = math.radians(angle_deg)
+    eyes = [
+        [cx - side / 4 * math.cos(t), cy - side / 4 * math.sin(t)],
+        [cx + side / 4 * math.cos(t), cy + side / 4 * math.sin(t)],
+    ]
+    keypoints = np.vstack([np.array(eyes), np.zeros((4, 2))]).astype(np.float32)
+    return FaceDetection(0.9, (cx - side / 2, cy - side / 2, cx + side / 2, cy + side / 2), keypoints)
+
+
+def test_shrunk_crop_is_area_averaged_and_keeps_its_geometry() -> None:
+    """A face shrunk ~5x into the crop: a 1 px texture averages out, and nothing moves."""
+    size = 1600
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float64)
+    spot = np.array([905.3, 702.6])
+    photo = np.where((xx.astype(int) + yy.astype(int)) % 2 == 0, 40.0, 200.0)
+    photo += 50.0 * np.exp(-((xx - spot[0]) ** 2 + (yy - spot[1]) ** 2) / (2 * 30.0**2))
+    image = np.repeat(photo.astype(np.uint8)[..., None], 3, axis=2)
+    matrix = crop_matrix(_turned_detection(820.0, 760.0, 600.0, 20.0))
+    assert math.sqrt(abs(np.linalg.det(matrix[:, :2]))) < 0.25
+
+    crop = _crop(image, matrix)[..., 0].astype(np.float64)
+    plain = cv2.warpAffine(image, matrix, (CROP, CROP), flags=cv2.INTER_LINEAR)[..., 0].astype(np.float64)
+    u, v = np.meshgrid(np.arange(CROP), np.arange(CROP))
+    expected = spot @ matrix[:, :2].T + matrix[:, 2]
+    far = np.hypot(u - expected[0], v - expected[1]) > 40
+    # Point sampling aliases the texture into a pattern; area averaging leaves its mean grey.
+    assert plain[far].std() > 20
+    assert crop[far].std() < 2 and abs(crop[far].mean() - 120) < 2
+    weight = np.clip(crop - np.median(crop[far]), 0, None) * ~far
+    centroid = np.array([(weight * u).sum(), (weight * v).sum()]) / weight.sum()
+    assert centroid == pytest.approx(expected, abs=0.2)
+
+
+def test_shrunk_crop_beyond_the_photo_is_black() -> None:
+    image = np.full((300, 400, 3), 200, np.uint8)
+    # The crop spans photo x 180..600 and y -60..360: photo at its left, black right and above.
+    crop = _crop(image, crop_matrix(_turned_detection(390.0, 150.0, 280.0, 0.0)))
+    assert crop[:, -80:].max() == 0 and crop[:20].max() == 0
+    assert crop[40:150, :90].min() >= 199
+    assert not _crop(image, crop_matrix(_turned_detection(5000.0, 150.0, 280.0, 0.0))).any()
+
+
+def test_mesh_points_go_back_from_crop_units_to_photo_pixels() -> None:
+    """The mesh measures the crop edge to edge (pixel u spans [u, u + 1]), the affine pixel centres."""
+    matrix = crop_matrix(_turned_detection(300.0, 200.0, 150.0, 30.0))
+    centres = np.array([[10.0, 20.0], [95.5, 95.5], [150.0, 3.0]])
+    points = np.hstack([centres + 0.5, np.full((3, 1), 8.0)]).astype(np.float32)
+    photo = _to_photo(points, matrix)
+    inverse = cv2.invertAffineTransform(matrix)
+    assert photo[:, :2] == pytest.approx(centres @ inverse[:, :2].T + inverse[:, 2], abs=1e-3)
+    # Depth scales with the crop as x and y do.
+    assert photo[:, 2] == pytest.approx(8.0 / math.sqrt(abs(np.linalg.det(matrix[:, :2]))), rel=1e-5)
 
 
 @given(

@@ -13,6 +13,7 @@ import pytest
 import torch
 from ai_edge_litert.interpreter import Interpreter
 
+from nostalgia.faces.landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 from nostalgia_models import blazeface, face_mesh
 from nostalgia_models.sources import MEDIAPIPE
 from nostalgia_models.wheels import member_bytes
@@ -142,6 +143,37 @@ def test_face_mesh_matches_tflite(scripted: dict[str, Any], tiles: Array) -> Non
     # Real faces, so the mesh is confident and lies inside the crop.
     assert (score.numpy() > 0.9).all()
     assert (landmarks[..., :2] > 0).all() and (landmarks[..., :2] < face_mesh.INPUT_SIZE).all()
+
+
+def test_mirrored_crop_gives_the_mirrored_eye_contours(scripted: dict[str, Any], tiles: Array) -> None:
+    """The service averages each eye's contour with the mirrored crop's mesh of the other eye.
+
+    That needs the two contour lists to name mirror-image points pair by pair, and the mesh's x to
+    run over the crop's full width (a pixel spans [u, u + 1]), so that x reflects to 192 - x.
+    """
+    crops = _face_crops(scripted, tiles)
+    with torch.inference_mode():
+        plain, _ = scripted["mesh"](torch.from_numpy(crops))
+        flipped, _ = scripted["mesh"](torch.from_numpy(np.ascontiguousarray(crops[:, :, ::-1])))
+    eyes = [*RIGHT_EYE_CONTOUR, *LEFT_EYE_CONTOUR]
+    wanted = plain.numpy()[:, eyes, :2]
+
+    def gap(pairing: list[int], width: float) -> float:
+        back = flipped.numpy()[:, pairing, :2].copy()
+        back[..., 0] = width - back[..., 0]
+        return float(np.linalg.norm(wanted - back, axis=2).mean())
+
+    mirrored = [*LEFT_EYE_CONTOUR, *RIGHT_EYE_CONTOUR]
+    # Each point paired with its neighbour along the contour instead.
+    shifted = [*np.roll(LEFT_EYE_CONTOUR, 1).tolist(), *np.roll(RIGHT_EYE_CONTOUR, 1).tolist()]
+    size = face_mesh.INPUT_SIZE
+    print(
+        f"eye contour vs mirrored crop's, mean px: {gap(mirrored, size):.2f} "
+        f"(over {size - 1}: {gap(mirrored, size - 1):.2f}, neighbours paired: {gap(shifted, size):.2f})"
+    )
+    assert gap(mirrored, size) < 2.5
+    assert gap(mirrored, size) < 0.6 * gap(shifted, size)
+    assert gap(mirrored, size) < gap(mirrored, size - 1)
 
 
 def test_anchor_layout_matches_the_output_rows() -> None:
