@@ -30,18 +30,32 @@ FACE_OVAL: tuple[int, ...] = (
 
 
 class EyeRegion:
-    """One eye: its two corners (image-left corner first) and the lid lines between them."""
+    """One eye: its two corners (image-left corner first), the lid lines between them and the lower
+    edge of the brow above it."""
 
-    def __init__(self, corners: tuple[int, int], upper: tuple[int, ...], lower: tuple[int, ...]) -> None:
+    def __init__(
+        self, corners: tuple[int, int], upper: tuple[int, ...], lower: tuple[int, ...], brow: tuple[int, ...]
+    ) -> None:
         self.corners = corners
         self.upper = upper
         self.lower = lower
+        self.brow = brow
 
 
 # Subject's right eye (image left): outer corner 33, inner corner 133.
-EYE_RIGHT = EyeRegion((33, 133), (246, 161, 160, 159, 158, 157, 173), (7, 163, 144, 145, 153, 154, 155))
+EYE_RIGHT = EyeRegion(
+    corners=(33, 133),
+    upper=(246, 161, 160, 159, 158, 157, 173),
+    lower=(7, 163, 144, 145, 153, 154, 155),
+    brow=(46, 53, 52, 65, 55),
+)
 # Subject's left eye (image right): inner corner 362, outer corner 263.
-EYE_LEFT = EyeRegion((362, 263), (398, 384, 385, 386, 387, 388, 466), (382, 381, 380, 374, 373, 390, 249))
+EYE_LEFT = EyeRegion(
+    corners=(362, 263),
+    upper=(398, 384, 385, 386, 387, 388, 466),
+    lower=(382, 381, 380, 374, 373, 390, 249),
+    brow=(276, 283, 282, 295, 285),
+)
 
 # Upper then lower edge of each brow.
 BROWS: tuple[int, ...] = (

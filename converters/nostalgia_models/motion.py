@@ -14,7 +14,9 @@ A procedural, landmark-driven warp with no learned weights:
    blink folds the image (the eye's height goes to zero) and no smooth spline on a coarse grid can
    do that: each lid line moves towards a closing line, the skin above is stretched down over the
    eye and the eye itself is squeezed to nothing, so a closed eye shows skin and lashes, never a
-   torn or smeared eye. Gaze shifts the eye's content between the lids.
+   torn or smeared eye. The unfolded lid takes the colour of the skin under the eye (the stretched
+   band above the lashes is often crease shadow, and a dark patch there still looks like an open
+   eye). Gaze shifts the eye's content between the lids.
 4. One ``grid_sample`` over all frames at full resolution.
 
 Nothing is invented: a smile only moves the closed lips, so teeth never appear that the photo
@@ -44,8 +46,26 @@ _RING_SCALE = 2.1
 # Coarse grid spacing for the spline, in pixels, and the most nodes along one side.
 _GRID_STEP = 8
 _GRID_MAX = 48
+# Share of the lid-to-brow distance the closing lid's skin may come from.
+_LID_REACH_BROW = 0.7
+# Where the closed lids meet, from the upper lid line (0) to the lower one (1).
+_LID_MEET = 0.95
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
 _TPS_REG = 1e-2
+
+
+# An eye in the photo (see LandmarkWarp._eye_geometry): centre, unit axes along and across it, half
+# width, upper and lower lid fits, opening height, reach of the closing lid above it.
+EyeGeometry = tuple[
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+    torch.Tensor,
+]
 
 
 def _t(values: tuple[int, ...]) -> torch.Tensor:
@@ -69,9 +89,11 @@ class LandmarkWarp(torch.nn.Module):
     eye_r_corners: torch.Tensor
     eye_r_upper: torch.Tensor
     eye_r_lower: torch.Tensor
+    eye_r_brow: torch.Tensor
     eye_l_corners: torch.Tensor
     eye_l_upper: torch.Tensor
     eye_l_lower: torch.Tensor
+    eye_l_brow: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,6 +106,8 @@ class LandmarkWarp(torch.nn.Module):
         self.grid_step = _GRID_STEP
         self.grid_max = _GRID_MAX
         self.tps_reg = _TPS_REG
+        self.lid_reach_brow = _LID_REACH_BROW
+        self.lid_meet = _LID_MEET
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -93,9 +117,11 @@ class LandmarkWarp(torch.nn.Module):
         self.register_buffer("eye_r_corners", _t(mr.EYE_RIGHT.corners))
         self.register_buffer("eye_r_upper", _t(mr.EYE_RIGHT.upper))
         self.register_buffer("eye_r_lower", _t(mr.EYE_RIGHT.lower))
+        self.register_buffer("eye_r_brow", _t(mr.EYE_RIGHT.brow))
         self.register_buffer("eye_l_corners", _t(mr.EYE_LEFT.corners))
         self.register_buffer("eye_l_upper", _t(mr.EYE_LEFT.upper))
         self.register_buffer("eye_l_lower", _t(mr.EYE_LEFT.lower))
+        self.register_buffer("eye_l_brow", _t(mr.EYE_LEFT.brow))
         self.mouth_r = mr.MOUTH_RIGHT
         self.mouth_l = mr.MOUTH_LEFT
 
@@ -309,11 +335,15 @@ class LandmarkWarp(torch.nn.Module):
         return fit
 
     def _eye_geometry(
-        self, lm: torch.Tensor, corners: torch.Tensor, upper: torch.Tensor, lower: torch.Tensor
-    ) -> tuple[
-        torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor
-    ]:
-        """Eye frame in the photo: centre, unit axes along/across the eye, half width, lid fits, opening."""
+        self,
+        lm: torch.Tensor,
+        corners: torch.Tensor,
+        upper: torch.Tensor,
+        lower: torch.Tensor,
+        brow: torch.Tensor,
+    ) -> EyeGeometry:
+        """Eye frame in the photo: centre, unit axes along/across the eye, half width, lid fits, opening,
+        and how far above the upper lid the closing lid may take its skin from."""
         c0, c1 = lm[corners[0], :2], lm[corners[1], :2]
         if bool(c0[0] > c1[0]):
             c0, c1 = c1, c0
@@ -327,19 +357,26 @@ class LandmarkWarp(torch.nn.Module):
         # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
         up = torch.stack([up[0] - 0.08 * height, up[1]])
-        return mid, eu, ev, half, up, lo, height
+        # The closing lid is the skin between the lashes and the brow, stretched down. It must stop
+        # short of the brow: dragged hair reads as an open, dark eye, to a viewer and to a detector.
+        qb = lm[brow, :2] - mid
+        ub = (qb @ eu) / half
+        lid_at_brow = (1 - ub * ub).clamp(min=0.0) * (up[0] + up[1] * ub)
+        gaps = torch.where(ub.abs() < 1.0, lid_at_brow - qb @ ev, torch.full_like(ub, 1e6))
+        reach = torch.minimum((self.lid_reach_brow * gaps.min()).clamp(min=0.5 * height), 1.2 * height)
+        return mid, eu, ev, half, up, lo, height, reach
 
     def _eye_warp(
         self,
         grid: torch.Tensor,
-        geometry: tuple[
-            torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor
-        ],
+        geometry: EyeGeometry,
         openness: torch.Tensor,
         smile: torch.Tensor,
         gaze: torch.Tensor,
-    ) -> torch.Tensor:
-        """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points.
+        tints: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points,
+        and the colour shift [N, 3, h, w] at each (the unfolded lid is relit, see _lid_tints).
 
         Along each line across the eye (fixed u) the map works in v. Closing, the upper lid comes
         down over the eye as on a real blink: the lid skin above the lashes is stretched down to the
@@ -347,7 +384,7 @@ class LandmarkWarp(torch.nn.Module):
         iris does not squash); the lower lid rises a little. Widening, the opening is stretched.
         Identity at the band's ends and beyond the corners; the only discontinuity is the lid edge.
         """
-        mid, eu, ev, half, up, lo, height = geometry
+        mid, eu, ev, half, up, lo, height, reach = geometry
         n = grid.shape[0]
         rel = grid - mid
         u = (rel @ eu) / half
@@ -355,14 +392,14 @@ class LandmarkWarp(torch.nn.Module):
         prof = (1 - u * u).clamp(min=0.0)
         up_v = prof * (up[0] + up[1] * u)
         lo_v = prof * (lo[0] + lo[1] * u)
-        # Only the lid skin just above the lashes is stretched over the eye; the crease and everything
-        # above it stay put.
-        top = up_v - 1.2 * height
+        # Only the lid skin between the lashes and the brow is stretched over the eye; the brow and
+        # everything above it stay put.
+        top = up_v - reach
         bottom = lo_v + 0.9 * height
         o = openness.view(n, 1, 1)
         sm = smile.view(n, 1, 1)
         # The lids meet low, near the lower lid: the upper lid does most of the work.
-        close = up_v + 0.95 * (lo_v - up_v)
+        close = up_v + self.lid_meet * (lo_v - up_v)
         up_t = close + o * (up_v - close)
         lo_t = torch.maximum(close + o * (lo_v - close) - 0.12 * sm * (lo_v - up_v), up_t)
         gap = (lo_t - up_t).clamp(min=1e-3)
@@ -389,7 +426,19 @@ class LandmarkWarp(torch.nn.Module):
         gy = gaze[:, 1].view(n, 1, 1)
         u_src = u - 0.22 * gx * bump
         v_src = v_src - 0.25 * gy * bump * (lo_v - up_v)
-        return mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev
+        # Where the unfolded lid shows, and how closed it is: that skin is relit (see _lid_tints). Not
+        # the lashes at its edge, fading out towards the band's top, none at the corners.
+        rise = ((d - 0.1 * height) / (0.15 * height)).clamp(0.0, 1.0)
+        fall = ((v - top) / (0.3 * band_out)).clamp(0.0, 1.0)
+        lit = (1.0 - o).clamp(0.0, 1.0) * rise * fall * prof.sqrt() * (v < up_t).to(v.dtype)
+        # The colour shift of the photo row each point was stretched from: [N, 3, h, w].
+        k = tints.shape[0]
+        pos = ((up_v - v_src) / reach * (k - 1)).clamp(0.0, float(k - 1))
+        i0 = pos.floor().long().clamp(max=k - 2)
+        frac = (pos - i0.to(pos.dtype)).unsqueeze(-1)
+        tint = tints[i0] * (1 - frac) + tints[i0 + 1] * frac
+        shift = (lit.unsqueeze(-1) * tint).permute(0, 3, 1, 2)
+        return mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev, shift
 
     def _apply_eye(
         self,
@@ -404,12 +453,17 @@ class LandmarkWarp(torch.nn.Module):
         gaze: torch.Tensor,
         origin: torch.Tensor,
         to_norm: torch.Tensor,
-    ) -> torch.Tensor:
-        """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye."""
+        geometry: EyeGeometry,
+        tints: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye.
+
+        Returns the grid, the colour shifts of that part and the part's box (x0, y0, x1, y1).
+        """
+        none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
-            return grid
-        geometry = self._eye_geometry(lm, corners, upper, lower)
-        mid, eu, ev, half, up, lo, height = geometry
+            return grid, none, [0, 0, 0, 0]
+        mid, eu, ev, half, up, lo, height, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
         reach_v = torch.stack([up[0] - 1.35 * height, lo[0] + 1.0 * height]).abs().max()
         ext = (eu * half * 1.05).abs() + (ev * reach_v).abs()
@@ -424,11 +478,50 @@ class LandmarkWarp(torch.nn.Module):
         bx1 = min(w, math.ceil(float(hi_xy[0])))
         by1 = min(h, math.ceil(float(hi_xy[1])))
         if bx1 <= bx0 or by1 <= by0:
-            return grid
+            return grid, none, [0, 0, 0, 0]
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
-        part = self._eye_warp(part, geometry, openness, smile, gaze)
+        part, lit = self._eye_warp(part, geometry, openness, smile, gaze, tints)
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
-        return grid
+        return grid, lit, [bx0, by0, bx1, by1]
+
+    @staticmethod
+    def _lid_tints(image: torch.Tensor, geometry: EyeGeometry, rows: int = 8) -> torch.Tensor:
+        """Colour shifts [rows, 3] for the skin the closing lid is stretched from, from the lid line
+        (first row) up to the top of that band (last).
+
+        Closing, the lid unfolds out of the crease and turns towards the light. Stretching the band
+        above the lashes brings its crease shadow down over the eye instead, and a dark patch where
+        the eye was still reads as an open eye. So each row of that band is shifted to the mean
+        colour of the skin under the eye, keeping its own texture; rows already as light are left.
+        """
+        mid, eu, ev, half, up, lo, height, reach = geometry
+        dev = image.device
+        us = torch.linspace(-0.6, 0.6, 9, device=dev) * half
+        prof = 1 - (us / half) ** 2
+        up_v = prof * (up[0] + up[1] * us / half)
+        lo_v = prof * (lo[0] + lo[1] * us / half)
+        band_v = up_v.unsqueeze(1) - reach * torch.linspace(0.0, 1.0, rows, device=dev)
+        cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
+        under = LandmarkWarp._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
+        band = LandmarkWarp._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
+        luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
+        darker = ((under @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
+        return (under - band) * darker.unsqueeze(1)
+
+    @staticmethod
+    def _colours(
+        image: torch.Tensor,
+        mid: torch.Tensor,
+        eu: torch.Tensor,
+        ev: torch.Tensor,
+        us: torch.Tensor,
+        vs: torch.Tensor,
+    ) -> torch.Tensor:
+        """The photo's colours at eye-frame points (u [U] and v [U, K], pixels) -> [U, K, 3]."""
+        xy = mid + us.view(-1, 1, 1) * eu + vs.unsqueeze(-1) * ev
+        ix = xy[..., 0].round().long().clamp(0, image.shape[1] - 1)
+        iy = xy[..., 1].round().long().clamp(0, image.shape[0] - 1)
+        return image[iy, ix].to(torch.float32)
 
     # ---------------------------------------------------------------- rendering
     @staticmethod
@@ -531,13 +624,19 @@ class LandmarkWarp(torch.nn.Module):
         grid = self._upsample(disp, rh, rw, px, py)
 
         origin = torch.tensor([float(x0), float(y0)], dtype=torch.float32, device=dev)
-        grid = self._apply_eye(
+        eye_l = self._eye_geometry(
+            lm, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow
+        )
+        eye_r = self._eye_geometry(
+            lm, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow
+        )
+        grid, lit_l, box_l = self._apply_eye(
             grid, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower,
-            ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
+            ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm, eye_l, self._lid_tints(image, eye_l),
         )  # fmt: skip
-        grid = self._apply_eye(
+        grid, lit_r, box_r = self._apply_eye(
             grid, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower,
-            ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
+            ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm, eye_r, self._lid_tints(image, eye_r),
         )  # fmt: skip
 
         src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
@@ -556,6 +655,9 @@ class LandmarkWarp(torch.nn.Module):
                 padding_mode="border",
                 align_corners=True,
             )
+        for light, box in ((lit_l, box_l), (lit_r, box_r)):
+            if light.numel() > 0:
+                region[:, :, box[1] : box[3], box[0] : box[2]] += light
         # Round in place, then narrow and interleave in the one copy into the frames.
         region = region.clamp_(0.0, 255.0).add_(0.5).permute(0, 2, 3, 1)
         if rh == height and rw == width:
