@@ -137,10 +137,11 @@ def render(photo: str, preset: str, framing: str = "face", duration_s: float | N
     import torch
 
     from nostalgia.motion import driver_infos, preset_controls
+    from nostalgia.motion.pose import turn_within_reach
 
     image, landmarks = _subject(photo, framing)
     default = next(d.default_duration_s for d in driver_infos() if d.name == preset)
-    controls = preset_controls(preset, duration_s or default, FPS, SEED)
+    controls = turn_within_reach(preset_controls(preset, duration_s or default, FPS, SEED), landmarks)
     parts = []
     with torch.inference_mode():
         for start in range(0, len(controls), 25):

@@ -26,6 +26,7 @@ from ..faces import Face, find_faces, find_largest_face
 from ..imaging import decode_image
 from ..motion import driver_info, keyframe_controls, preset_controls
 from ..motion.framing import Subject, face_subject, photo_subject
+from ..motion.pose import turn_within_reach
 from ..timing import StageTimer
 from ..v1 import nostalgia_pb2 as pb
 from .detect_faces import FACE_CONFIG, face_message
@@ -178,6 +179,8 @@ async def animate(
         frame_subject = face_subject if framing == pb.FRAMING_FACE else photo_subject
         subject: Subject = await asyncio.to_thread(frame_subject, photo, face.landmarks, plan.output_size)
     subject, enhanced = await _enhance_subject(request, app, context, photo, face, subject, timer)
+    if request.WhichOneof("motion") != "keyframes":
+        controls = turn_within_reach(controls, subject.landmarks)
     del photo
     image = subject.image
     height, width = image.shape[:2]
