@@ -443,18 +443,18 @@ class LandmarkWarp(torch.nn.Module):
     def _apply_eye(
         self,
         grid: torch.Tensor,
+        image: torch.Tensor,
         lm: torch.Tensor,
         moved: torch.Tensor,
         corners: torch.Tensor,
         upper: torch.Tensor,
         lower: torch.Tensor,
+        brow: torch.Tensor,
         openness: torch.Tensor,
         smile: torch.Tensor,
         gaze: torch.Tensor,
         origin: torch.Tensor,
         to_norm: torch.Tensor,
-        geometry: EyeGeometry,
-        tints: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
         """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye.
 
@@ -463,6 +463,7 @@ class LandmarkWarp(torch.nn.Module):
         none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
             return grid, none, [0, 0, 0, 0]
+        geometry = self._eye_geometry(lm, corners, upper, lower, brow)
         mid, eu, ev, half, up, lo, height, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
         reach_v = torch.stack([up[0] - 1.35 * height, lo[0] + 1.0 * height]).abs().max()
@@ -480,7 +481,7 @@ class LandmarkWarp(torch.nn.Module):
         if bx1 <= bx0 or by1 <= by0:
             return grid, none, [0, 0, 0, 0]
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
-        part, lit = self._eye_warp(part, geometry, openness, smile, gaze, tints)
+        part, lit = self._eye_warp(part, geometry, openness, smile, gaze, self._lid_tints(image, geometry))
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
         return grid, lit, [bx0, by0, bx1, by1]
 
@@ -624,19 +625,13 @@ class LandmarkWarp(torch.nn.Module):
         grid = self._upsample(disp, rh, rw, px, py)
 
         origin = torch.tensor([float(x0), float(y0)], dtype=torch.float32, device=dev)
-        eye_l = self._eye_geometry(
-            lm, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow
-        )
-        eye_r = self._eye_geometry(
-            lm, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow
-        )
         grid, lit_l, box_l = self._apply_eye(
-            grid, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower,
-            ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm, eye_l, self._lid_tints(image, eye_l),
+            grid, image, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow,
+            ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
         grid, lit_r, box_r = self._apply_eye(
-            grid, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower,
-            ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm, eye_r, self._lid_tints(image, eye_r),
+            grid, image, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow,
+            ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
 
         src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
