@@ -16,7 +16,8 @@ A procedural, landmark-driven warp with no learned weights:
    eye and the eye itself is squeezed to nothing, so a closed eye shows skin and lashes, never a
    torn or smeared eye. The unfolded lid takes the colour of the skin under the eye (the stretched
    band above the lashes is often crease shadow, and a dark patch there still looks like an open
-   eye). Gaze shifts the eye's content between the lids.
+   eye), shaded towards its edge, and the lashes fold down into a dark fringe where the lids meet.
+   Gaze shifts the eye's content between the lids.
 4. One ``grid_sample`` over all frames at full resolution.
 
 Nothing is invented: a smile only moves the closed lips, so teeth never appear that the photo
@@ -50,6 +51,13 @@ _GRID_MAX = 48
 _LID_REACH_BROW = 0.7
 # Where the closed lids meet, from the upper lid line (0) to the lower one (1).
 _LID_MEET = 0.95
+# How much darker than the skin under the eye the closed lid is at its edge, where it curves away
+# from the light (none at the top of the lid).
+_LID_SHADE = 0.3
+# The lash fringe of a closed eye: its width, and how deep into the opening it takes its colour
+# from, both in eye heights.
+_LASH_FRINGE = 0.35
+_LASH_SOURCE = 0.3
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
 _TPS_REG = 1e-2
 
@@ -108,6 +116,9 @@ class LandmarkWarp(torch.nn.Module):
         self.tps_reg = _TPS_REG
         self.lid_reach_brow = _LID_REACH_BROW
         self.lid_meet = _LID_MEET
+        self.lid_shade = _LID_SHADE
+        self.lash = _LASH_FRINGE
+        self.lash_src = _LASH_SOURCE
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -403,14 +414,21 @@ class LandmarkWarp(torch.nn.Module):
         up_t = close + o * (up_v - close)
         lo_t = torch.maximum(close + o * (lo_v - close) - 0.12 * sm * (lo_v - up_v), up_t)
         gap = (lo_t - up_t).clamp(min=1e-3)
-        # Lid skin: distance from the lid edge maps through a parabola, so the lashes keep about
-        # their thickness at the edge while the smooth skin further up takes the stretch.
-        band_out = (up_t - top).clamp(min=1e-3)
+        # Closing, the lashes fold down into a dark fringe at the lid edge: a strip that grows with the
+        # closure shows the top of the eye opening (margin, lashes, the iris's shadowed top), so a
+        # closed eye keeps the dark line where the lids meet.
+        lash_w = (1.0 - o).clamp(0.0, 1.0) * self.lash * height
+        # Lid skin above the fringe: distance from it maps through a parabola, so the lashes keep
+        # about their thickness while the smooth skin further up takes the stretch.
+        band_out = (up_t - lash_w - top).clamp(min=1e-3)
         band_src = up_v - top
         slope = (1.6 * band_src / band_out).clamp(max=1.0)
         curve = (band_src - slope * band_out) / (band_out * band_out)
         d = up_t - v
-        above = up_v - (slope + curve * d) * d
+        dl = (d - lash_w).clamp(min=0.0)
+        above = up_v - (slope + curve * dl) * dl
+        fringe = up_v + self.lash_src * height * (1.0 - d / lash_w.clamp(min=1e-3))
+        above = torch.where(d < lash_w, fringe, above)
         # Closing: the visible part of the eye is its lower part, riding on the lower lid.
         covered = v + (lo_v - lo_t)
         # Widening: the opening stretches to the new lids.
@@ -428,7 +446,7 @@ class LandmarkWarp(torch.nn.Module):
         v_src = v_src - 0.25 * gy * bump * (lo_v - up_v)
         # Where the unfolded lid shows, and how closed it is: that skin is relit (see _lid_tints). Not
         # the lashes at its edge, fading out towards the band's top, none at the corners.
-        rise = ((d - 0.1 * height) / (0.15 * height)).clamp(0.0, 1.0)
+        rise = ((d - lash_w - 0.1 * height) / (0.15 * height)).clamp(0.0, 1.0)
         fall = ((v - top) / (0.3 * band_out)).clamp(0.0, 1.0)
         lit = (1.0 - o).clamp(0.0, 1.0) * rise * fall * prof.sqrt() * (v < up_t).to(v.dtype)
         # The colour shift of the photo row each point was stretched from: [N, 3, h, w].
@@ -485,8 +503,7 @@ class LandmarkWarp(torch.nn.Module):
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
         return grid, lit, [bx0, by0, bx1, by1]
 
-    @staticmethod
-    def _lid_tints(image: torch.Tensor, geometry: EyeGeometry, rows: int = 8) -> torch.Tensor:
+    def _lid_tints(self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8) -> torch.Tensor:
         """Colour shifts [rows, 3] for the skin the closing lid is stretched from, from the lid line
         (first row) up to the top of that band (last).
 
@@ -494,6 +511,7 @@ class LandmarkWarp(torch.nn.Module):
         above the lashes brings its crease shadow down over the eye instead, and a dark patch where
         the eye was still reads as an open eye. So each row of that band is shifted to the mean
         colour of the skin under the eye, keeping its own texture; rows already as light are left.
+        Towards its edge the lid is shaded a little, as a rounded lid is, so it does not look flat.
         """
         mid, eu, ev, half, up, lo, height, reach = geometry
         dev = image.device
@@ -503,11 +521,13 @@ class LandmarkWarp(torch.nn.Module):
         lo_v = prof * (lo[0] + lo[1] * us / half)
         band_v = up_v.unsqueeze(1) - reach * torch.linspace(0.0, 1.0, rows, device=dev)
         cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
-        under = LandmarkWarp._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
-        band = LandmarkWarp._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
+        under = self._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
+        band = self._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
         luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
         darker = ((under @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
-        return (under - band) * darker.unsqueeze(1)
+        r = torch.linspace(0.0, 1.0, rows, device=dev)
+        shade = (1.0 - self.lid_shade * (1.0 - r) ** 2).unsqueeze(1)
+        return (under * shade - band) * darker.unsqueeze(1)
 
     @staticmethod
     def _colours(
