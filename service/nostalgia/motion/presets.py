@@ -62,9 +62,10 @@ class Plan:
         shifts = (0.0,) if period is None else (-period, 0.0, period)
         for centre, length, left, right in self.blinks:
             for shift in shifts:
-                # Closing takes ~40 % of the blink, a short hold, then a slower opening.
+                # Closing takes about a third of the blink, the lids rest together for 35-60 ms (at
+                # 25 fps, often two frames), then a slower opening.
                 tau = t - (centre + shift)
-                close, hold, reopen = 0.38 * length, 0.08 * length, 0.54 * length
+                close, hold, reopen = 0.32 * length, 0.22 * length, 0.46 * length
                 c = np.where(tau < 0, _ease((tau + close) / close), 1.0 - _ease((tau - hold) / reopen))
                 c = np.where((tau >= 0) & (tau <= hold), 1.0, c)
                 if left:
