@@ -19,13 +19,17 @@ pytestmark = [
 PHOTOS = ("deoldify_Dolores1920s.jpg", "deoldify_InuitWoman1903.png", "deoldify_NorwegianBride1920s.jpg")
 # (photo, preset, clip length): long enough for the preset's gesture, short enough to score quickly.
 # The third photo is scored on the expression presets; on its head-motion clips the scorer's face
-# box jumps with the bride's crown (sharpness). A painting whose upper lids lie in shadow checks
-# that a closed eye reads as closed there too.
-CLIPS = [
-    (photo, preset, duration)
-    for photo in PHOTOS[:2]
-    for preset, duration in (("blink", 2.5), ("look-around", 6.0), ("nod", 3.0), ("smile", 3.0))
-] + [(PHOTOS[2], "blink", 2.5), (PHOTOS[2], "smile", 3.0), ("liveportrait_source_s3.jpg", "blink", 2.5)]
+# box jumps with the bride's crown (sharpness). A painting whose upper lids lie in shadow, and
+# Lincoln's deep-set eyes, check that a closed eye reads as closed there too.
+CLIPS = (
+    [
+        (photo, preset, duration)
+        for photo in PHOTOS[:2]
+        for preset, duration in (("blink", 2.5), ("look-around", 6.0), ("nod", 3.0), ("smile", 3.0))
+    ]
+    + [(PHOTOS[2], "blink", 2.5), (PHOTOS[2], "smile", 3.0), ("liveportrait_source_s3.jpg", "blink", 2.5)]
+    + [("deoldify_abe.jpg", "blink", 2.5)]
+)
 
 
 @pytest.mark.parametrize(("photo", "preset", "duration_s"), CLIPS)
