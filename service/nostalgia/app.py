@@ -26,7 +26,11 @@ class App:
     def create(cls, settings: Settings, triton_url: str) -> App:
         return cls(
             settings=settings,
-            triton=TritonClient(triton_url, settings.triton_timeout_s),
+            triton=TritonClient(
+                triton_url,
+                settings.triton_timeout_s,
+                shared_memory={"on": True, "off": False}.get(settings.triton_shared_memory),
+            ),
             decode_limits=DecodeLimits(
                 max_bytes=settings.max_upload_bytes,
                 max_pixels=settings.max_image_pixels,

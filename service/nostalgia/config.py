@@ -45,6 +45,13 @@ class Settings:
     triton_startup_timeout_s: float = field(
         default=300.0, metadata={"help": "how long to wait for the embedded Triton's models to be ready"}
     )
+    triton_shared_memory: str = field(
+        default="auto",
+        metadata={
+            "help": "auto, on or off: rendered frames come back through /dev/shm instead of gRPC"
+            " (auto: when Triton's address is loopback; falls back to gRPC if Triton cannot open it)"
+        },
+    )
     triton_timeout_s: float = field(
         default=60.0, metadata={"help": "longest single Triton call when the caller set no deadline"}
     )
@@ -124,6 +131,10 @@ class Settings:
         """Reject settings that cannot work, with a message naming the setting."""
         if self.log_format not in ("json", "text"):
             raise ValueError(f"log_format must be 'json' or 'text', not {self.log_format!r}")
+        if self.triton_shared_memory not in ("auto", "on", "off"):
+            raise ValueError(
+                f"triton_shared_memory must be 'auto', 'on' or 'off', not {self.triton_shared_memory!r}"
+            )
         if self.max_message_bytes < _MiB:
             raise ValueError("max_message_bytes must be at least 1 MiB")
         for name in ("max_upload_bytes", "max_image_pixels", "max_image_side", "max_output_size"):

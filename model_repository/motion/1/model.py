@@ -31,6 +31,8 @@ class TritonPythonModel:
                         torch.from_numpy(controls[i]).to(self.device),
                     )
                     clips.append(frames.cpu().numpy())
-            out = pb_utils.Tensor("FRAMES", np.stack(clips))
+            # One clip per request is the rule: add the batch axis without copying 20 MB again.
+            batch = clips[0][None] if len(clips) == 1 else np.stack(clips)
+            out = pb_utils.Tensor("FRAMES", batch)
             responses.append(pb_utils.InferenceResponse(output_tensors=[out]))
         return responses

@@ -6,6 +6,8 @@ translation and call observation (metrics) live in one place.
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import time
 from collections.abc import Callable, Mapping, Sequence
 
@@ -13,13 +15,14 @@ import grpc
 import numpy as np
 import tritonclient.grpc.aio as triton_aio
 from numpy.typing import NDArray
-from tritonclient.grpc import InferInput, InferRequestedOutput, KeepAliveOptions
+from tritonclient.grpc import InferInput, InferRequestedOutput, InferResult, KeepAliveOptions
 from tritonclient.grpc._client import MAX_GRPC_MESSAGE_SIZE
-from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype, triton_to_np_dtype
 
 from ..errors import BackendError, BackendUnavailable, DeadlineExceeded
+from .shared_memory import OutputRegion, SharedOutputs
 
-__all__ = ["TritonClient", "add_call_observer"]
+__all__ = ["OutputRegion", "TritonClient", "add_call_observer", "is_loopback"]
 
 _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.CANCELLED")
 _observers: list[Callable[[str, float, bool], None]] = []
@@ -31,15 +34,45 @@ def add_call_observer(observer: Callable[[str, float, bool], None]) -> None:
         _observers.append(observer)
 
 
-class TritonClient:
-    """One gRPC connection to Triton, shared by every request of the gateway."""
+def is_loopback(url: str) -> bool:
+    """Whether ``host:port`` names this host, where Triton could share our ``/dev/shm``."""
+    host = url.rsplit(":", 1)[0].strip("[]") if ":" in url else url
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
-    def __init__(self, url: str, default_timeout_s: float = 60.0) -> None:
+
+class TritonClient:
+    """One gRPC connection to Triton, shared by every request of the gateway.
+
+    ``shared_memory`` lets large outputs come back through system shared memory (see
+    :mod:`.shared_memory`); ``None`` uses it when ``url`` is a loopback address.
+    """
+
+    def __init__(self, url: str, default_timeout_s: float = 60.0, shared_memory: bool | None = None) -> None:
         self.url = url
         self.default_timeout_s = default_timeout_s
         self._client = triton_aio.InferenceServerClient(url=url, channel_args=_channel_args())
+        self._shared = SharedOutputs(self._client, retry_for_s=default_timeout_s + 10.0)
+        self._shared.enabled = is_loopback(url) if shared_memory is None else shared_memory
+
+    @property
+    def uses_shared_memory(self) -> bool:
+        """Whether outputs may come back through shared memory (false once Triton could not open it)."""
+        return self._shared.enabled
+
+    def output_region(self, nbytes: int) -> contextlib.AbstractAsyncContextManager[OutputRegion | None]:
+        """A shared-memory region of ``nbytes`` for one request's outputs, or ``None`` (use gRPC).
+
+        Pass it to :meth:`infer` as ``regions={"OUTPUT": region}`` for each call of the request.
+        """
+        return self._shared.region(nbytes)
 
     async def close(self) -> None:
+        await self._shared.drain()
         await self._client.close()
 
     async def is_ready(self, models: Sequence[str] = ()) -> bool:
@@ -68,20 +101,34 @@ class TritonClient:
         inputs: Mapping[str, NDArray[np.generic]],
         outputs: Sequence[str],
         timeout_s: float | None = None,
+        regions: Mapping[str, OutputRegion | None] | None = None,
     ) -> dict[str, NDArray[np.generic]]:
-        """Run one inference; ``timeout_s`` bounds the call (derive it from the caller's deadline)."""
+        """Run one inference; ``timeout_s`` bounds the call (derive it from the caller's deadline).
+
+        Outputs named in ``regions`` are written by Triton into that region (when it is not
+        ``None``) and copied out, instead of coming back in the gRPC response.
+        """
         request_inputs = []
         for name, array in inputs.items():
             tensor = InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
             tensor.set_data_from_numpy(np.ascontiguousarray(array))
             request_inputs.append(tensor)
-        wanted = [InferRequestedOutput(name) for name in outputs]
+        shared = {name: region for name, region in (regions or {}).items() if region is not None}
+        wanted = []
+        for name in outputs:
+            requested = InferRequestedOutput(name)
+            if name in shared:
+                requested.set_shared_memory(shared[name].name, shared[name].nbytes)
+            wanted.append(requested)
         timeout = self.default_timeout_s if timeout_s is None else max(timeout_s, 0.001)
         start = time.perf_counter()
         ok = False
         try:
             result = await self._client.infer(model, request_inputs, outputs=wanted, client_timeout=timeout)
-            arrays = {name: result.as_numpy(name) for name in outputs}
+            arrays = {
+                name: _read_shared(result, name, shared[name]) if name in shared else result.as_numpy(name)
+                for name in outputs
+            }
             missing = [name for name, value in arrays.items() if value is None or value.size == 0]
             if missing:
                 raise BackendError(f"model {model} returned no data for {', '.join(missing)}")
@@ -93,6 +140,14 @@ class TritonClient:
             elapsed = time.perf_counter() - start
             for observer in _observers:
                 observer(model, elapsed, ok)
+
+
+def _read_shared(result: InferResult, name: str, region: OutputRegion) -> NDArray[np.generic] | None:
+    output = result.get_output(name)
+    if output is None:
+        return None
+    dtype = np.dtype(triton_to_np_dtype(output.datatype))
+    return region.read(tuple(int(d) for d in output.shape), dtype)
 
 
 def _channel_args() -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ from ..enhance.for_motion import enhanced_face_crop, enhanced_photo, face_source
 from ..errors import InvalidInput, NoFace
 from ..faces import Face, find_faces, find_largest_face
 from ..imaging import decode_image
+from ..inference import OutputRegion
 from ..motion import driver_info, keyframe_controls, preset_controls
 from ..motion.framing import Subject, face_subject, photo_subject
 from ..motion.pose import turn_within_reach
@@ -206,7 +207,7 @@ async def animate(
         )
     )
 
-    async def render(frames: range) -> NDArray[np.uint8]:
+    async def render(frames: range, region: OutputRegion | None) -> NDArray[np.uint8]:
         remaining = context.time_remaining()
         result = await app.triton.infer(
             "motion",
@@ -217,6 +218,7 @@ async def animate(
             },
             ["FRAMES"],
             timeout_s=remaining,
+            regions={"FRAMES": region},
         )
         clip: NDArray[np.uint8] = result["FRAMES"][0]
         return clip
@@ -224,10 +226,13 @@ async def animate(
     async def rendered() -> AsyncIterator[NDArray[np.uint8]]:
         # Runs ahead of the encoder by the output's bounded queue, so Triton renders the next
         # chunk while this one is encoded; a slow reader stops it there.
-        for frames in _chunks(plan.frame_count, output.first_batch_frames(FIRST_CHUNK)):
-            with timer.stage("motion"):
-                clip = await render(frames)
-            yield clip
+        chunks = _chunks(plan.frame_count, output.first_batch_frames(FIRST_CHUNK))
+        largest = max(len(c) for c in chunks) * image.nbytes
+        async with app.triton.output_region(largest) as region:
+            for frames in chunks:
+                with timer.stage("motion"):
+                    clip = await render(frames, region)
+                yield clip
 
     async for response in output.responses(rendered()):
         yield response
