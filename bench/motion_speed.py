@@ -8,7 +8,7 @@ shared CPU makes single figures noisy.
     python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N] [--triton]
 
 The in-process figure is taken under the allocator settings the embedded Triton runs its models
-with (``MALLOC_ENV``): when they are not set the module restarts itself with them.
+with (``RUNTIME_ENV``): when they are not set the module restarts itself with them.
 
 With ``--triton`` it also times the same request through an embedded Triton serving only the
 ``motion`` model (gRPC, one request of 25 frames at a time), as the gateway calls it.
@@ -48,11 +48,11 @@ def _load(device: Any) -> tuple[Any, str]:
 
 
 def main(argv: list[str]) -> int:
-    from nostalgia.triton.embedded import MALLOC_ENV
+    from nostalgia.triton.embedded import RUNTIME_ENV
 
-    if any(name not in os.environ for name in MALLOC_ENV):
+    if any(name not in os.environ for name in RUNTIME_ENV):
         # glibc reads them once, at start-up.
-        env = {**MALLOC_ENV, **os.environ}
+        env = {**RUNTIME_ENV, **os.environ}
         return subprocess.call([sys.executable, "-m", "bench", "motion_speed", *argv], env=env)
     import torch
 

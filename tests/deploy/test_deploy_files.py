@@ -22,7 +22,7 @@ import yaml
 
 from nostalgia import health, metrics
 from nostalgia.config import Settings
-from nostalgia.triton.embedded import MALLOC_ENV
+from nostalgia.triton.embedded import RUNTIME_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -79,7 +79,7 @@ def test_every_triton_deployment_gets_the_embedded_servers_allocator_settings() 
         for doc in k8s_documents()
         if doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "nostalgia-triton"
     )
-    for name, value in MALLOC_ENV.items():
+    for name, value in RUNTIME_ENV.items():
         assert f"{name}={value}" in triton_stage
         assert configmap["data"][name] == value
 

@@ -1,4 +1,4 @@
-"""The embedded Triton and its python-backend stubs run with the allocator settings the models need."""
+"""The embedded Triton and its python-backend stubs run with the allocator and threading settings we set."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from nostalgia.triton import EmbeddedTriton
-from nostalgia.triton.embedded import MALLOC_ENV
+from nostalgia.triton.embedded import RUNTIME_ENV
 
 
 def _environ(pid: int) -> dict[str, str]:
@@ -26,16 +26,16 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.skipif(
-    any(name in os.environ for name in MALLOC_ENV),
-    reason="the caller's own allocator settings take precedence",
+    any(name in os.environ for name in RUNTIME_ENV),
+    reason="the caller's own settings take precedence",
 )
-def test_server_and_stubs_keep_large_blocks_in_the_heap(triton: EmbeddedTriton) -> None:
+def test_server_and_stubs_get_the_allocator_and_threading_settings(triton: EmbeddedTriton) -> None:
     assert triton.pid is not None
     stubs = [pid for pid in _children(triton.pid) if "triton_python_backend_stub" in _cmdline(pid)]
     assert stubs, "no python-backend stub process found under the server"
     for pid in [triton.pid, *stubs]:
         environ = _environ(pid)
-        assert {name: environ.get(name) for name in MALLOC_ENV} == MALLOC_ENV
+        assert {name: environ.get(name) for name in RUNTIME_ENV} == RUNTIME_ENV
 
 
 def _cmdline(pid: int) -> str:
