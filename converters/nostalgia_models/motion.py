@@ -547,30 +547,27 @@ class LandmarkWarp(torch.nn.Module):
     # ---------------------------------------------------------------- rendering
     @staticmethod
     def _double(src: torch.Tensor) -> torch.Tensor:
-        """[1, C, H, W] -> [1, C, 2H-1, 2W-1]: the pixels, with cubic (Catmull-Rom) midpoints between them.
+        """[H, W, C] -> [2H-1, 2W-1, C]: the pixels, with cubic (Catmull-Rom) midpoints between them.
 
         Bilinear sampling between pixels blurs: half a pixel off, the finest detail is averaged
         away, and a face that drifts by fractions of a pixel would lose a third of its sharpness.
         Sampling bilinearly from this doubled image costs about the same but interpolates at twice
         the resolution, and because the original pixels are kept exactly, a point that did not
-        move samples its pixel unchanged.
+        move samples its pixel unchanged. Pixel-interleaved in and out, so the sampler reads it
+        channels-last without another copy.
         """
-        w = src.shape[3]
+        w = src.shape[1]
         if w > 1:
-            p = F.pad(src, [1, 1, 0, 0], mode="replicate")
-            mid = (9.0 * (p[..., 1:-2] + p[..., 2:-1]) - p[..., :-3] - p[..., 3:]) * (1.0 / 16.0)
-            inter = torch.stack([src[..., :-1], mid], -1).reshape(
-                src.shape[0], src.shape[1], src.shape[2], -1
-            )
-            src = torch.cat([inter, src[..., -1:]], 3)
-        h = src.shape[2]
+            p = torch.cat([src[:, :1], src, src[:, -1:]], 1)
+            mid = (9.0 * (p[:, 1:-2] + p[:, 2:-1]) - p[:, :-3] - p[:, 3:]) * (1.0 / 16.0)
+            inter = torch.stack([src[:, :-1], mid], 2).reshape(src.shape[0], -1, src.shape[2])
+            src = torch.cat([inter, src[:, -1:]], 1)
+        h = src.shape[0]
         if h > 1:
-            p = F.pad(src, [0, 0, 1, 1], mode="replicate")
-            mid = (9.0 * (p[:, :, 1:-2] + p[:, :, 2:-1]) - p[:, :, :-3] - p[:, :, 3:]) * (1.0 / 16.0)
-            inter = torch.stack([src[:, :, :-1], mid], 3).reshape(
-                src.shape[0], src.shape[1], -1, src.shape[3]
-            )
-            src = torch.cat([inter, src[:, :, -1:]], 2)
+            p = torch.cat([src[:1], src, src[-1:]], 0)
+            mid = (9.0 * (p[1:-2] + p[2:-1]) - p[:-3] - p[3:]) * (1.0 / 16.0)
+            inter = torch.stack([src[:-1], mid], 1).reshape(-1, src.shape[1], src.shape[2])
+            src = torch.cat([inter, src[-1:]], 0)
         return src
 
     def forward(self, image: torch.Tensor, landmarks: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
@@ -669,9 +666,9 @@ class LandmarkWarp(torch.nn.Module):
         else:
             # Bilinear weights never leave the range of their four samples, so clamping the doubled
             # source once bounds every frame and no full-size pass over the frames is needed.
-            doubled = self._double(src).clamp_(0.0, 255.0).add_(0.5)
+            doubled = self._double(image.to(torch.float32)).clamp_(0.0, 255.0).add_(0.5)
             region = F.grid_sample(
-                doubled.contiguous(memory_format=torch.channels_last).expand(n, -1, -1, -1),
+                doubled.permute(2, 0, 1).unsqueeze(0).expand(n, -1, -1, -1),
                 grid,
                 mode="bilinear",
                 padding_mode="border",
