@@ -156,6 +156,14 @@ TRITON_REQUEST_ERRORS: Final = Counter(
     namespace=NAMESPACE,
 )
 
+TRITON_OUTPUT_BYTES: Final = Counter(
+    "triton_output_bytes",
+    "Bytes of model outputs received from Triton, by how they came: shared_memory (a /dev/shm region"
+    " Triton wrote into) or grpc (in the response).",
+    ("model", "transport"),
+    namespace=NAMESPACE,
+)
+
 BUILD_INFO: Final = Info(
     "build",
     "Always 1; labels say which gateway version runs. Also marks a scrape target as a Nostalgia gateway, "
@@ -234,6 +242,11 @@ def record_triton_call(model: str, seconds: float, ok: bool) -> None:
     TRITON_REQUEST_SECONDS.labels(model).observe(seconds)
     if not ok:
         TRITON_REQUEST_ERRORS.labels(model).inc()
+
+
+def record_triton_output(model: str, transport: str, nbytes: int) -> None:
+    """Count the bytes of one model output and how they came (the Triton client's output hook)."""
+    TRITON_OUTPUT_BYTES.labels(model, transport).inc(nbytes)
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from typing import Any
 from grpc import aio
 
 from . import metrics
-from .inference.client import add_call_observer
+from .inference.client import add_call_observer, add_output_observer
 from .interceptors import AccessLogInterceptor, MetricsInterceptor
 from .timing import add_stage_observer
 from .v1 import nostalgia_pb2 as pb
@@ -33,9 +33,10 @@ def server_interceptors() -> list[aio.ServerInterceptor[Any, Any]]:
 
 
 def install_pipeline_observers() -> None:
-    """Record stage timings and Triton calls in the metrics, and declare the API's RPCs (idempotent)."""
+    """Record stage timings, Triton calls and outputs in the metrics; declare the API's RPCs (idempotent)."""
     add_stage_observer(metrics.record_stage)
     add_call_observer(metrics.record_triton_call)
+    add_output_observer(metrics.record_triton_output)
     service = pb.DESCRIPTOR.services_by_name["Nostalgia"]
     for method in service.methods:
         rpc_type = "server_stream" if method.server_streaming else "unary"

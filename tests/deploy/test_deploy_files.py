@@ -230,6 +230,7 @@ def test_dashboard_uses_only_metrics_that_exist() -> None:
         metrics.BYTES_STREAMED,
         metrics.TRITON_REQUEST_SECONDS,
         metrics.TRITON_REQUEST_ERRORS,
+        metrics.TRITON_OUTPUT_BYTES,
         metrics.BUILD_INFO,
     )
     defined = {

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from prometheus_client import REGISTRY
 
 from nostalgia.config import Settings
 from nostalgia.errors import DeadlineExceeded
@@ -219,8 +220,28 @@ def test_animate_gives_the_same_frames_with_and_without_shared_memory(
     gateway: BackgroundGateway, grpc_only_gateway: BackgroundGateway, portraits_dir: Path
 ) -> None:
     photo = (portraits_dir / PHOTO).read_bytes()
+    before = _motion_output_bytes()
     shared = _png_frames(gateway.address, photo)
+    between = _motion_output_bytes()
     plain = _png_frames(grpc_only_gateway.address, photo)
+    after = _motion_output_bytes()
     assert len(shared) == len(plain) == 30
     for a, b in zip(shared, plain, strict=True):
         np.testing.assert_array_equal(a, b)
+    # What operators see: the frames' bytes counted by the way they came.
+    clip_bytes = sum(frame.nbytes for frame in shared)
+    assert between["shared_memory"] - before["shared_memory"] == clip_bytes
+    assert between["grpc"] == before["grpc"]
+    assert after["grpc"] - between["grpc"] == clip_bytes
+    assert after["shared_memory"] == between["shared_memory"]
+
+
+def _motion_output_bytes() -> dict[str, float]:
+    """The gateway's ``nostalgia_triton_output_bytes_total`` for the motion model, by transport."""
+    return {
+        transport: REGISTRY.get_sample_value(
+            "nostalgia_triton_output_bytes_total", {"model": "motion", "transport": transport}
+        )
+        or 0.0
+        for transport in ("shared_memory", "grpc")
+    }

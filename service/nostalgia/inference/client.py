@@ -22,16 +22,23 @@ from tritonclient.utils import InferenceServerException, np_to_triton_dtype, tri
 from ..errors import BackendError, BackendUnavailable, DeadlineExceeded
 from .shared_memory import OutputRegion, SharedOutputs
 
-__all__ = ["OutputRegion", "TritonClient", "add_call_observer", "is_loopback"]
+__all__ = ["OutputRegion", "TritonClient", "add_call_observer", "add_output_observer", "is_loopback"]
 
 _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.CANCELLED")
 _observers: list[Callable[[str, float, bool], None]] = []
+_output_observers: list[Callable[[str, str, int], None]] = []
 
 
 def add_call_observer(observer: Callable[[str, float, bool], None]) -> None:
     """Call ``observer(model, seconds, ok)`` after every Triton inference call."""
     if observer not in _observers:
         _observers.append(observer)
+
+
+def add_output_observer(observer: Callable[[str, str, int], None]) -> None:
+    """Call ``observer(model, transport, nbytes)`` for every output received ("shared_memory" or "grpc")."""
+    if observer not in _output_observers:
+        _output_observers.append(observer)
 
 
 def is_loopback(url: str) -> bool:
@@ -132,6 +139,10 @@ class TritonClient:
             missing = [name for name, value in arrays.items() if value is None or value.size == 0]
             if missing:
                 raise BackendError(f"model {model} returned no data for {', '.join(missing)}")
+            for name, value in arrays.items():
+                transport = "shared_memory" if name in shared else "grpc"
+                for observe in _output_observers:
+                    observe(model, transport, 0 if value is None else int(value.nbytes))
             ok = True
             return {name: value for name, value in arrays.items() if value is not None}
         except InferenceServerException as exc:
