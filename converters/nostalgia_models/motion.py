@@ -14,9 +14,10 @@ A procedural, landmark-driven warp with no learned weights:
    blink folds the image (the eye's height goes to zero) and no smooth spline on a coarse grid can
    do that: each lid line moves towards a closing line, the skin above is stretched down over the
    eye and the eye itself is squeezed to nothing, so a closed eye shows skin and lashes, never a
-   torn or smeared eye. The unfolded lid takes the colour of the skin under the eye (the stretched
-   band above the lashes is often crease shadow, and a dark patch there still looks like an open
-   eye), shaded towards its edge, and the lashes fold down into a dark fringe where the lids meet.
+   torn or smeared eye. The unfolded lid takes the colour of the skin around the eye, between the
+   cheek under it and the top of the lid (the stretched band above the lashes is often crease
+   shadow, and a dark patch there still looks like an open eye), shaded towards its edge, and the
+   lashes fold down into a thin dark line where the lids meet.
    Gaze shifts the eye's content between the lids.
 4. One ``grid_sample`` over all frames at full resolution.
 
@@ -51,13 +52,15 @@ _GRID_MAX = 48
 _LID_REACH_BROW = 0.7
 # Where the closed lids meet, from the upper lid line (0) to the lower one (1).
 _LID_MEET = 0.95
+# The closed lid's colour, from the skin under the eye (0) to the skin at the top of the lid band (1).
+_LID_TONE = 0.6
 # How much darker than the skin under the eye the closed lid is at its edge, where it curves away
 # from the light (none at the top of the lid).
-_LID_SHADE = 0.3
+_LID_SHADE = 0.45
 # The lash fringe of a closed eye: its width, and how deep into the opening it takes its colour
 # from, both in eye heights.
-_LASH_FRINGE = 0.35
-_LASH_SOURCE = 0.3
+_LASH_FRINGE = 0.25
+_LASH_SOURCE = 0.2
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
 _TPS_REG = 1e-2
 
@@ -119,6 +122,7 @@ class LandmarkWarp(torch.nn.Module):
         self.lid_shade = _LID_SHADE
         self.lash = _LASH_FRINGE
         self.lash_src = _LASH_SOURCE
+        self.lid_tone = _LID_TONE
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -509,9 +513,12 @@ class LandmarkWarp(torch.nn.Module):
 
         Closing, the lid unfolds out of the crease and turns towards the light. Stretching the band
         above the lashes brings its crease shadow down over the eye instead, and a dark patch where
-        the eye was still reads as an open eye. So each row of that band is shifted to the mean
-        colour of the skin under the eye, keeping its own texture; rows already as light are left.
-        Towards its edge the lid is shaded a little, as a rounded lid is, so it does not look flat.
+        the eye was still reads as an open eye. So each row of that band is shifted to the colour
+        of the skin around the eye, keeping its own texture; rows already as light are left. That
+        colour lies between the cheek under the eye and the top of the band (the skin the lid
+        continues): the cheek alone is often a highlight, and a lid that bright glows. Under a
+        heavy brow the band's top is in shadow, and the lid then takes the cheek's colour. Towards
+        its edge the lid is shaded, as a rounded lid is, so it does not look flat.
         """
         mid, eu, ev, half, up, lo, height, reach = geometry
         dev = image.device
@@ -524,10 +531,14 @@ class LandmarkWarp(torch.nn.Module):
         under = self._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
         band = self._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
         luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
-        darker = ((under @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
+        top = band[-3:].mean(0)
+        # Under a heavy brow the top of the band is in shadow: the lid then takes the cheek's colour.
+        tone = self.lid_tone * ((40.0 - (under @ luma - top @ luma)) / 40.0).clamp(0.0, 1.0)
+        skin = under * (1.0 - tone) + top * tone
+        darker = ((skin @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
         r = torch.linspace(0.0, 1.0, rows, device=dev)
         shade = (1.0 - self.lid_shade * (1.0 - r) ** 2).unsqueeze(1)
-        return (under * shade - band) * darker.unsqueeze(1)
+        return (skin * shade - band) * darker.unsqueeze(1)
 
     @staticmethod
     def _colours(
