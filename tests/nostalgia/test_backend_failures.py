@@ -83,6 +83,7 @@ def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
         request = pb.AnimateRequest(image=image, duration_s=20, fps=25, output_size=512, seed=5)
         frames = 0
         killed_at = 0.0
+        regions_before = own_triton.backend_regions()
         with pytest.raises(grpc.RpcError) as info:
             for response in stub.Animate(request, timeout=120):
                 frames += response.HasField("frame")
@@ -91,6 +92,9 @@ def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
                     killed_at = time.perf_counter()
         failed_after = time.perf_counter() - killed_at
         assert killed_at, "the stream never produced frames"
+        # A killed server cannot remove its python backend's /dev/shm regions itself; kill() does.
+        assert regions_before, "the python backend's regions should carry this server's prefix"
+        assert own_triton.backend_regions() == [], "a killed server's shared memory was left behind"
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
         assert frames < 500 and failed_after < 5.0, f"UNAVAILABLE came {failed_after:.1f}s after the crash"
 
