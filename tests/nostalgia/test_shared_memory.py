@@ -39,14 +39,14 @@ Inputs = dict[str, NDArray[np.generic]]
 
 
 def _ours_in_dev_shm() -> list[str]:
-    return sorted(p.name for p in Path("/dev/shm").glob("nostalgia-*"))
+    return sorted(p.name for p in Path("/dev/shm").glob(f"{shm.REGION_PREFIX}*"))
 
 
 async def _registered(client: TritonClient) -> list[str]:
     status = await client._client.get_system_shared_memory_status(as_json=True)
     regions = status.get("regions", {})
     names = regions.keys() if isinstance(regions, dict) else [r["name"] for r in regions]
-    return [name for name in names if name.startswith("nostalgia-")]
+    return [name for name in names if name.startswith(shm.REGION_PREFIX)]
 
 
 @pytest.fixture(scope="module")

@@ -35,11 +35,13 @@ import tritonclient.grpc.aio as triton_aio
 from numpy.typing import NDArray
 from tritonclient.utils import InferenceServerException
 
-__all__ = ["OutputRegion", "SharedOutputs"]
+__all__ = ["REGION_PREFIX", "OutputRegion", "SharedOutputs"]
 
 _LOG = logging.getLogger("nostalgia.inference")
 _SHM_DIR = Path("/dev/shm")
 _IN_USE = "currently in use"
+# Names of the gateway's regions, in /dev/shm and in Triton: this, the process id and a UUID.
+REGION_PREFIX = "nostalgia-frames-"
 
 
 class OutputRegion:
@@ -86,7 +88,7 @@ class SharedOutputs:
                 self._release(region.name)
 
     async def _create(self, nbytes: int) -> OutputRegion | None:
-        name = f"nostalgia-{os.getpid()}-{uuid.uuid4().hex}"
+        name = f"{REGION_PREFIX}{os.getpid()}-{uuid.uuid4().hex}"
         path = _SHM_DIR / name
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
