@@ -666,9 +666,9 @@ class LandmarkWarp(torch.nn.Module):
         # third faster than planar on CPU) and already offset by half a level, so truncating the
         # sampled value rounds it. One batch entry per frame over a shared (expanded, not copied)
         # source: the CPU sampler spreads batch entries over its threads, not the rows of one entry.
-        src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
         if rh * rw * 3 < height * width:
             # A small head in a large photo: bicubic is affordable there and keeps its few pixels sharp.
+            src = image.permute(2, 0, 1).unsqueeze(0).to(torch.float32)
             cubic = (src + 0.5).contiguous(memory_format=torch.channels_last)
             region = F.grid_sample(
                 cubic.expand(n, -1, -1, -1), grid, mode="bicubic", padding_mode="border", align_corners=True

@@ -63,8 +63,11 @@ class TritonClient:
         self.url = url
         self.default_timeout_s = default_timeout_s
         self._client = triton_aio.InferenceServerClient(url=url, channel_args=_channel_args())
-        self._shared = SharedOutputs(self._client, retry_for_s=default_timeout_s + 10.0)
-        self._shared.enabled = is_loopback(url) if shared_memory is None else shared_memory
+        self._shared = SharedOutputs(
+            self._client,
+            enabled=is_loopback(url) if shared_memory is None else shared_memory,
+            retry_for_s=default_timeout_s + 10.0,
+        )
 
     @property
     def uses_shared_memory(self) -> bool:
@@ -139,12 +142,13 @@ class TritonClient:
             missing = [name for name, value in arrays.items() if value is None or value.size == 0]
             if missing:
                 raise BackendError(f"model {model} returned no data for {', '.join(missing)}")
-            for name, value in arrays.items():
+            received = {name: value for name, value in arrays.items() if value is not None}
+            for name, value in received.items():
                 transport = "shared_memory" if name in shared else "grpc"
                 for observe in _output_observers:
-                    observe(model, transport, 0 if value is None else int(value.nbytes))
+                    observe(model, transport, int(value.nbytes))
             ok = True
-            return {name: value for name, value in arrays.items() if value is not None}
+            return received
         except InferenceServerException as exc:
             raise _translate(exc, model) from exc
         finally:

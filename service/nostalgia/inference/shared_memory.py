@@ -57,11 +57,8 @@ class OutputRegion:
         count = int(np.prod(shape, dtype=np.int64))
         if count * dtype.itemsize > self.nbytes:
             raise ValueError(f"an output of shape {shape} does not fit the {self.nbytes}-byte region")
-        view = np.frombuffer(self._mapping, dtype=dtype, count=count).reshape(shape)
-        try:
-            return view.copy()
-        finally:
-            del view  # an exported view would keep the mapping from closing
+        # A copy, not a view: a view exported from the mapping would keep it from closing.
+        return np.frombuffer(self._mapping, dtype=dtype, count=count).reshape(shape).copy()
 
     def close(self) -> None:
         self._mapping.close()
@@ -70,10 +67,12 @@ class OutputRegion:
 class SharedOutputs:
     """Creates, registers and releases output regions for one Triton client."""
 
-    def __init__(self, client: triton_aio.InferenceServerClient, retry_for_s: float = 120.0) -> None:
+    def __init__(
+        self, client: triton_aio.InferenceServerClient, enabled: bool, retry_for_s: float = 120.0
+    ) -> None:
         self._client = client
         self._retry_for_s = retry_for_s
-        self.enabled = True
+        self.enabled = enabled
         self._releasing: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
