@@ -48,8 +48,10 @@ _RING_SCALE = 2.1
 # Coarse grid spacing for the spline, in pixels, and the most nodes along one side.
 _GRID_STEP = 8
 _GRID_MAX = 48
-# Share of the lid-to-brow distance the closing lid's skin may come from.
-_LID_REACH_BROW = 0.7
+# Share of the lid-to-brow distance the closing lid's skin may come from (all of it, up to the
+# brow's lower edge where that is nearest the lid), and at most this many eye heights.
+_LID_REACH_BROW = 1.0
+_LID_REACH_MAX = 1.2
 # Where the closed lids meet, from the upper lid line (0) to the lower one (1).
 _LID_MEET = 0.95
 # The closed lid's colour, from the skin under the eye (0) to the skin at the top of the lid band (1).
@@ -118,6 +120,7 @@ class LandmarkWarp(torch.nn.Module):
         self.grid_max = _GRID_MAX
         self.tps_reg = _TPS_REG
         self.lid_reach_brow = _LID_REACH_BROW
+        self.lid_reach_max = _LID_REACH_MAX
         self.lid_meet = _LID_MEET
         self.lid_shade = _LID_SHADE
         self.lash = _LASH_FRINGE
@@ -372,13 +375,19 @@ class LandmarkWarp(torch.nn.Module):
         # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
         up = torch.stack([up[0] - 0.08 * height, up[1]])
-        # The closing lid is the skin between the lashes and the brow, stretched down. It must stop
-        # short of the brow: dragged hair reads as an open, dark eye, to a viewer and to a detector.
+        # The closing lid is the skin between the lashes and the brow, stretched down, all of it up
+        # to where the brow comes nearest: a shorter band leaves the lid's crease shadow in place
+        # above the unfolded lid, and a pale lid ringed by that shadow reads as an open eye's white,
+        # to a viewer and to a detector. It stops at the brow's lower edge as the mesh places it
+        # (bushy brows overhang that edge, and some hair comes down with the lid), or sooner where
+        # the brow is far above the eye.
         qb = lm[brow, :2] - mid
         ub = (qb @ eu) / half
         lid_at_brow = (1 - ub * ub).clamp(min=0.0) * (up[0] + up[1] * ub)
         gaps = torch.where(ub.abs() < 1.0, lid_at_brow - qb @ ev, torch.full_like(ub, 1e6))
-        reach = torch.minimum((self.lid_reach_brow * gaps.min()).clamp(min=0.5 * height), 1.2 * height)
+        reach = torch.minimum(
+            (self.lid_reach_brow * gaps.min()).clamp(min=0.5 * height), self.lid_reach_max * height
+        )
         return mid, eu, ev, half, up, lo, height, reach
 
     def _eye_warp(

@@ -19,8 +19,9 @@ pytestmark = [
 PHOTOS = ("deoldify_Dolores1920s.jpg", "deoldify_InuitWoman1903.png", "deoldify_NorwegianBride1920s.jpg")
 # (photo, preset, clip length): long enough for the preset's gesture, short enough to score quickly.
 # The third photo is scored on the expression presets; on its head-motion clips the scorer's face
-# box jumps with the bride's crown (sharpness). A painting whose upper lids lie in shadow, and
-# Lincoln's deep-set eyes, check that a closed eye reads as closed there too.
+# box jumps with the bride's crown (sharpness). A painting whose upper lids lie in shadow,
+# Lincoln's deep-set eyes and a painted face whose lid creases are dark (where a closed lid ringed
+# by its crease reads as an open eye's white) check that a closed eye reads as closed there too.
 CLIPS = (
     [
         (photo, preset, duration)
@@ -28,7 +29,7 @@ CLIPS = (
         for preset, duration in (("blink", 2.5), ("look-around", 6.0), ("nod", 3.0), ("smile", 3.0))
     ]
     + [(PHOTOS[2], "blink", 2.5), (PHOTOS[2], "smile", 3.0), ("liveportrait_source_s3.jpg", "blink", 2.5)]
-    + [("deoldify_abe.jpg", "blink", 2.5)]
+    + [("deoldify_abe.jpg", "blink", 2.5), ("sadtalker_art_11.png", "smile", 3.0)]
 )
 
 
