@@ -139,10 +139,10 @@ class TritonClient:
                 name: _read_shared(result, name, shared[name]) if name in shared else result.as_numpy(name)
                 for name in outputs
             }
-            missing = [name for name, value in arrays.items() if value is None or value.size == 0]
+            received = {name: value for name, value in arrays.items() if value is not None and value.size}
+            missing = [name for name in outputs if name not in received]
             if missing:
                 raise BackendError(f"model {model} returned no data for {', '.join(missing)}")
-            received = {name: value for name, value in arrays.items() if value is not None}
             for name, value in received.items():
                 transport = "shared_memory" if name in shared else "grpc"
                 for observe in _output_observers:
