@@ -22,6 +22,8 @@ PHOTOS = ("deoldify_Dolores1920s.jpg", "deoldify_InuitWoman1903.png", "deoldify_
 # box jumps with the bride's crown (sharpness). A painting whose upper lids lie in shadow,
 # Lincoln's deep-set eyes and a painted face whose lid creases are dark (where a closed lid ringed
 # by its crease reads as an open eye's white) check that a closed eye reads as closed there too.
+# A nod on a face that dlib stops finding when the head bows deep checks that the nod never bows
+# it that far.
 CLIPS = (
     [
         (photo, preset, duration)
@@ -30,6 +32,7 @@ CLIPS = (
     ]
     + [(PHOTOS[2], "blink", 2.5), (PHOTOS[2], "smile", 3.0), ("liveportrait_source_s3.jpg", "blink", 2.5)]
     + [("deoldify_abe.jpg", "blink", 2.5), ("sadtalker_art_11.png", "smile", 3.0)]
+    + [("deoldify_1925Girl.jpg", "nod", 3.0)]
 )
 
 

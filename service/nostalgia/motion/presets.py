@@ -168,13 +168,17 @@ def _p_nod(rng: np.random.Generator, d: float) -> Plan:
     p = Plan()
     _breathing(p, rng, 0.5)
     t = float(rng.uniform(0.4, 0.6))
-    depth = float(rng.uniform(13.0, 15.0))
+    # Each nod dips the chin and swings back up past level before settling, as a "yes" does:
+    # a swing split both ways reads as a clear nod without a deep dip, and a head bowed 15
+    # degrees shows so much forehead that a face detector loses some faces at the bottom of it.
+    depth = float(rng.uniform(8.0, 10.0))
+    rebound = 8.0
     # Between the two nods, as the head comes back up, the eyes blink.
     p.blinks.append((t + 1.2, float(rng.uniform(0.18, 0.26)), True, True))
     for _ in range(2):
         p.move(PITCH, t, 0.45, depth)
-        p.move(PITCH, t + 0.45, 0.5, -depth - 3.0)
-        p.move(PITCH, t + 0.95, 0.4, 3.0)
+        p.move(PITCH, t + 0.45, 0.5, -depth - rebound)
+        p.move(PITCH, t + 0.95, 0.4, rebound)
         t += 1.35
     p.move(GAZE_Y, 0.4, 0.3, -0.2)
     _smile(p, 0.6, 0.3)
