@@ -16,8 +16,8 @@ A procedural, landmark-driven warp with no learned weights:
    eye and the eye itself is squeezed to nothing, so a closed eye shows skin and lashes, never a
    torn or smeared eye. The unfolded lid takes the colour of the skin around the eye, between the
    cheek under it and the top of the lid (the stretched band above the lashes is often crease
-   shadow, and a dark patch there still looks like an open eye), shaded towards its edge, and the
-   lashes fold down into a thin dark line where the lids meet.
+   shadow, and a dark patch there still looks like an open eye), shaded towards its edge; the
+   lashes fold down, and a soft lash line in their colour is drawn where the lids meet.
    Gaze shifts the eye's content between the lids.
 4. One ``grid_sample`` over all frames at full resolution.
 
@@ -63,6 +63,16 @@ _LID_SHADE = 0.45
 # from, both in eye heights.
 _LASH_FRINGE = 0.25
 _LASH_SOURCE = 0.2
+# How much of the stretched band's texture contrast the closed lid keeps (relative to its new
+# lightness), and how far its hue moves from the band's own towards the skin's.
+_LID_TEXTURE = 0.4
+_LID_HUE = 0.5
+# The relit lid fades in over this share of the band, from its top.
+_LID_FADE = 0.3
+# The drawn lash line of a closed eye: its strength (0 none, 1 the lashes' colour) and width, in eye
+# heights.
+_LASH_LINE = 0.8
+_LASH_WIDTH = 0.12
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
 _TPS_REG = 1e-2
 
@@ -126,6 +136,11 @@ class LandmarkWarp(torch.nn.Module):
         self.lash = _LASH_FRINGE
         self.lash_src = _LASH_SOURCE
         self.lid_tone = _LID_TONE
+        self.lid_texture = _LID_TEXTURE
+        self.lash_line = _LASH_LINE
+        self.lash_width = _LASH_WIDTH
+        self.lid_fade = _LID_FADE
+        self.lid_hue = _LID_HUE
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -397,10 +412,11 @@ class LandmarkWarp(torch.nn.Module):
         openness: torch.Tensor,
         smile: torch.Tensor,
         gaze: torch.Tensor,
-        tints: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        colours: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points,
-        and the colour shift [N, 3, h, w] at each (the unfolded lid is relit, see _lid_tints).
+        and the gain and offset [N, 3, h, w] that colour each sample (the unfolded lid is relit and the
+        lash line drawn, see _lid_colours).
 
         Along each line across the eye (fixed u) the map works in v. Closing, the upper lid comes
         down over the eye as on a real blink: the lid skin above the lashes is stretched down to the
@@ -457,19 +473,37 @@ class LandmarkWarp(torch.nn.Module):
         gy = gaze[:, 1].view(n, 1, 1)
         u_src = u - 0.22 * gx * bump
         v_src = v_src - 0.25 * gy * bump * (lo_v - up_v)
-        # Where the unfolded lid shows, and how closed it is: that skin is relit (see _lid_tints). Not
+        # Where the unfolded lid shows, and how closed it is: that skin is relit (see _lid_colours). Not
         # the lashes at its edge, fading out towards the band's top, none at the corners.
         rise = ((d - lash_w - 0.1 * height) / (0.15 * height)).clamp(0.0, 1.0)
-        fall = ((v - top) / (0.3 * band_out)).clamp(0.0, 1.0)
+        fall = ((v - top) / (self.lid_fade * (up_v - top)).clamp(min=1e-3)).clamp(0.0, 1.0)
+        fall = fall * fall * (3.0 - 2.0 * fall)
         lit = (1.0 - o).clamp(0.0, 1.0) * rise * fall * prof.sqrt() * (v < up_t).to(v.dtype)
-        # The colour shift of the photo row each point was stretched from: [N, 3, h, w].
-        k = tints.shape[0]
+        # The photo row each point was stretched from, as a place in the band's colour table.
+        targets, band, lash = colours
+        k = targets.shape[0]
         pos = ((up_v - v_src) / reach * (k - 1)).clamp(0.0, float(k - 1))
         i0 = pos.floor().long().clamp(max=k - 2)
         frac = (pos - i0.to(pos.dtype)).unsqueeze(-1)
-        tint = tints[i0] * (1 - frac) + tints[i0 + 1] * frac
-        shift = (lit.unsqueeze(-1) * tint).permute(0, 3, 1, 2)
-        return mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev, shift
+        target = targets[i0] * (1 - frac) + targets[i0 + 1] * frac  # [N, h, w, 3]
+        row = band[i0] * (1 - frac) + band[i0 + 1] * frac
+        # Relit skin keeps the chroma of its texture (a gain, not an added colour, so lighter streaks
+        # do not turn grey) and only part of its contrast (stretched lashes and crease lines fade).
+        # The gain is bounded, so the grain of a deep crease shadow is not blown up into noise; what it
+        # leaves short of the target colour is added.
+        scaled = self.lid_texture * (target / row.clamp(min=1.0)).clamp(max=2.0)
+        lit = lit.unsqueeze(-1)
+        gain = 1.0 + lit * (scaled - 1.0)
+        offset = lit * (target - scaled * row)
+        # The lash line where the lids meet, drawn: smooth across the lid edge (the map's one
+        # discontinuity, which it hides), fullest in the middle of the eye, none at the corners.
+        across = (v - up_t - 0.25 * self.lash_width * height) / (self.lash_width * height).clamp(min=0.6)
+        line = (1.0 - o).clamp(0.0, 1.0) * self.lash_line * prof.sqrt() * torch.exp(-across * across)
+        line = line.unsqueeze(-1)
+        gain = gain * (1.0 - line)
+        offset = offset * (1.0 - line) + line * lash
+        point = mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev
+        return point, gain.permute(0, 3, 1, 2), offset.permute(0, 3, 1, 2)
 
     def _apply_eye(
         self,
@@ -486,14 +520,14 @@ class LandmarkWarp(torch.nn.Module):
         gaze: torch.Tensor,
         origin: torch.Tensor,
         to_norm: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
         """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye.
 
-        Returns the grid, the colour shifts of that part and the part's box (x0, y0, x1, y1).
+        Returns the grid, the colour gain and offset of that part and the part's box (x0, y0, x1, y1).
         """
         none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
-            return grid, none, [0, 0, 0, 0]
+            return grid, none, none, [0, 0, 0, 0]
         geometry = self._eye_geometry(lm, corners, upper, lower, brow)
         mid, eu, ev, half, up, lo, height, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
@@ -510,24 +544,29 @@ class LandmarkWarp(torch.nn.Module):
         bx1 = min(w, math.ceil(float(hi_xy[0])))
         by1 = min(h, math.ceil(float(hi_xy[1])))
         if bx1 <= bx0 or by1 <= by0:
-            return grid, none, [0, 0, 0, 0]
+            return grid, none, none, [0, 0, 0, 0]
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
-        part, lit = self._eye_warp(part, geometry, openness, smile, gaze, self._lid_tints(image, geometry))
+        colours = self._lid_colours(image, geometry)
+        part, gain, offset = self._eye_warp(part, geometry, openness, smile, gaze, colours)
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
-        return grid, lit, [bx0, by0, bx1, by1]
+        return grid, gain, offset, [bx0, by0, bx1, by1]
 
-    def _lid_tints(self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8) -> torch.Tensor:
-        """Colour shifts [rows, 3] for the skin the closing lid is stretched from, from the lid line
-        (first row) up to the top of that band (last).
+    def _lid_colours(
+        self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Colours of the closing lid: what each row of the band it is stretched from should become
+        [rows, 3], that band's own mean colour per row [rows, 3] (the lid line first, the band's top
+        last), and the colour of the lash line [3].
 
         Closing, the lid unfolds out of the crease and turns towards the light. Stretching the band
         above the lashes brings its crease shadow down over the eye instead, and a dark patch where
-        the eye was still reads as an open eye. So each row of that band is shifted to the colour
-        of the skin around the eye, keeping its own texture; rows already as light are left. That
-        colour lies between the cheek under the eye and the top of the band (the skin the lid
-        continues): the cheek alone is often a highlight, and a lid that bright glows. Under a
-        heavy brow the band's top is in shadow, and the lid then takes the cheek's colour. Towards
-        its edge the lid is shaded, as a rounded lid is, so it does not look flat.
+        the eye was still reads as an open eye. So each row of that band takes the lightness of the
+        skin around the eye, keeping part of its own texture; rows already as light are left. That
+        skin lies between the cheek under the eye and the top of the band (the skin the lid continues):
+        the cheek alone is often a highlight, and a lid that bright glows. Under a heavy brow the
+        band's top is in shadow, and the lid then takes the cheek's colour. Towards its edge the lid
+        is shaded, as a rounded lid is, so it does not look flat. The lash line is the darkest of the
+        photo's own upper lid margin, so it has the lashes' colour.
         """
         mid, eu, ev, half, up, lo, height, reach = geometry
         dev = image.device
@@ -546,8 +585,19 @@ class LandmarkWarp(torch.nn.Module):
         skin = under * (1.0 - tone) + top * tone
         darker = ((skin @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
         r = torch.linspace(0.0, 1.0, rows, device=dev)
-        shade = (1.0 - self.lid_shade * (1.0 - r) ** 2).unsqueeze(1)
-        return (skin * shade - band) * darker.unsqueeze(1)
+        shade = 1.0 - self.lid_shade * (1.0 - r) ** 2
+        lightness = band @ luma + (skin @ luma * shade - band @ luma) * darker
+        # The lightness is the skin's; the hue lies halfway between the row's own and the skin's. The
+        # skin under the eye is often a paler highlight, and a lid of its hue looks grey next to the
+        # rest, while a crease shadow's deep hue, brightened, glows.
+        hue = band / (band @ luma).clamp(min=1.0).unsqueeze(1)
+        hue = hue * (1.0 - self.lid_hue) + skin / (skin @ luma).clamp(min=1.0) * self.lid_hue
+        targets = hue * lightness.unsqueeze(1)
+        margin_v = up_v.unsqueeze(1) + height * torch.tensor([0.0, 0.08, 0.16, 0.24], device=dev)
+        margin = self._colours(image, mid, eu, ev, us, margin_v)  # [9, 4, 3]
+        darkest = (margin @ luma).argmin(1)
+        lash = margin[torch.arange(us.shape[0], device=dev), darkest].median(0)[0]
+        return targets, band, lash
 
     @staticmethod
     def _colours(
@@ -662,11 +712,11 @@ class LandmarkWarp(torch.nn.Module):
         grid = self._upsample(disp, rh, rw, px, py)
 
         origin = torch.tensor([float(x0), float(y0)], dtype=torch.float32, device=dev)
-        grid, lit_l, box_l = self._apply_eye(
+        grid, gain_l, offset_l, box_l = self._apply_eye(
             grid, image, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow,
             ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
-        grid, lit_r, box_r = self._apply_eye(
+        grid, gain_r, offset_r, box_r = self._apply_eye(
             grid, image, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow,
             ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
@@ -694,10 +744,10 @@ class LandmarkWarp(torch.nn.Module):
                 padding_mode="border",
                 align_corners=True,
             )
-        for light, box in ((lit_l, box_l), (lit_r, box_r)):
-            if light.numel() > 0:
+        for gain, offset, box in ((gain_l, offset_l, box_l), (gain_r, offset_r, box_r)):
+            if gain.numel() > 0:
                 part = region[:, :, box[1] : box[3], box[0] : box[2]]
-                part += light
+                part.mul_(gain).add_(offset)
                 part.clamp_(0.0, 255.5)
         # Narrow and interleave in the one copy into the frames (truncation: see the half-level offset).
         region = region.permute(0, 2, 3, 1)
