@@ -9,9 +9,8 @@ clips are scored; ``--set`` tries a lid setting of the model without editing it:
 
     python -m bench closed_eyes [--photos a.jpg,b.png] [--set lid_shade=0.7 --set lash=0.3]
 
-A still frame is not a clip (the scorer's face box and hint differ), so the clips stay the
-measure of record; over the twenty photos both single out the same hard ones (Chief, the Mona
-Lisa, the Girl with a Pearl Earring, art_13).
+A still frame is not a clip (the scorer's face box and hint differ, and a clip needs only its most
+closed frame to read), so the clips stay the measure of record.
 """
 
 from __future__ import annotations
