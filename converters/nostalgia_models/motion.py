@@ -413,10 +413,11 @@ class LandmarkWarp(torch.nn.Module):
         smile: torch.Tensor,
         gaze: torch.Tensor,
         colours: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points,
-        and the gain and offset [N, 3, h, w] that colour each sample (the unfolded lid is relit and the
-        lash line drawn, see _lid_colours).
+        and for the frames whose lids are closing (their indices [C]) the gain and offset [C, 3, h, w]
+        that colour each sample (the unfolded lid is relit and the lash line drawn, see _lid_colours).
+        Open eyes show the photo as it is, so most frames of a clip need no colour pass at all.
 
         Along each line across the eye (fixed u) the map works in v. Closing, the upper lid comes
         down over the eye as on a real blink: the lid skin above the lashes is stretched down to the
@@ -473,6 +474,13 @@ class LandmarkWarp(torch.nn.Module):
         gy = gaze[:, 1].view(n, 1, 1)
         u_src = u - 0.22 * gx * bump
         v_src = v_src - 0.25 * gy * bump * (lo_v - up_v)
+        point = mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev
+        closing = torch.nonzero(openness < 1.0).squeeze(1)
+        if closing.numel() == 0:
+            none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
+            return point, none, none, closing
+        o, lash_w, d, v, v_src = o[closing], lash_w[closing], d[closing], v[closing], v_src[closing]
+        up_t, up_v, top, prof = up_t[closing], up_v[closing], top[closing], prof[closing]
         # Where the unfolded lid shows, and how closed it is: that skin is relit (see _lid_colours). Not
         # the lashes at its edge, fading out towards the band's top, none at the corners.
         rise = ((d - lash_w - 0.1 * height) / (0.15 * height)).clamp(0.0, 1.0)
@@ -502,8 +510,7 @@ class LandmarkWarp(torch.nn.Module):
         line = line.unsqueeze(-1)
         gain = gain * (1.0 - line)
         offset = offset * (1.0 - line) + line * lash
-        point = mid + (u_src * half).unsqueeze(-1) * eu + v_src.unsqueeze(-1) * ev
-        return point, gain.permute(0, 3, 1, 2), offset.permute(0, 3, 1, 2)
+        return point, gain.permute(0, 3, 1, 2), offset.permute(0, 3, 1, 2), closing
 
     def _apply_eye(
         self,
@@ -520,14 +527,16 @@ class LandmarkWarp(torch.nn.Module):
         gaze: torch.Tensor,
         origin: torch.Tensor,
         to_norm: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
         """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye.
 
-        Returns the grid, the colour gain and offset of that part and the part's box (x0, y0, x1, y1).
+        Returns the grid, the colour gain and offset of that part for the frames they apply to (and
+        those frames' indices), and the part's box (x0, y0, x1, y1).
         """
         none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
+        no_frames = torch.zeros(0, dtype=torch.long, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
-            return grid, none, none, [0, 0, 0, 0]
+            return grid, none, none, no_frames, [0, 0, 0, 0]
         geometry = self._eye_geometry(lm, corners, upper, lower, brow)
         mid, eu, ev, half, up, lo, height, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
@@ -544,12 +553,12 @@ class LandmarkWarp(torch.nn.Module):
         bx1 = min(w, math.ceil(float(hi_xy[0])))
         by1 = min(h, math.ceil(float(hi_xy[1])))
         if bx1 <= bx0 or by1 <= by0:
-            return grid, none, none, [0, 0, 0, 0]
+            return grid, none, none, no_frames, [0, 0, 0, 0]
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
         colours = self._lid_colours(image, geometry)
-        part, gain, offset = self._eye_warp(part, geometry, openness, smile, gaze, colours)
+        part, gain, offset, closing = self._eye_warp(part, geometry, openness, smile, gaze, colours)
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
-        return grid, gain, offset, [bx0, by0, bx1, by1]
+        return grid, gain, offset, closing, [bx0, by0, bx1, by1]
 
     def _lid_colours(
         self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8
@@ -712,11 +721,11 @@ class LandmarkWarp(torch.nn.Module):
         grid = self._upsample(disp, rh, rw, px, py)
 
         origin = torch.tensor([float(x0), float(y0)], dtype=torch.float32, device=dev)
-        grid, gain_l, offset_l, box_l = self._apply_eye(
+        grid, gain_l, offset_l, frames_l, box_l = self._apply_eye(
             grid, image, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow,
             ctl[:, 3], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
-        grid, gain_r, offset_r, box_r = self._apply_eye(
+        grid, gain_r, offset_r, frames_r, box_r = self._apply_eye(
             grid, image, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow,
             ctl[:, 4], ctl[:, 5], ctl[:, 7:9], origin, to_norm,
         )  # fmt: skip
@@ -744,11 +753,14 @@ class LandmarkWarp(torch.nn.Module):
                 padding_mode="border",
                 align_corners=True,
             )
-        for gain, offset, box in ((gain_l, offset_l, box_l), (gain_r, offset_r, box_r)):
+        for gain, offset, closing, box in (
+            (gain_l, offset_l, frames_l, box_l),
+            (gain_r, offset_r, frames_r, box_r),
+        ):
             if gain.numel() > 0:
-                part = region[:, :, box[1] : box[3], box[0] : box[2]]
-                part.mul_(gain).add_(offset)
-                part.clamp_(0.0, 255.5)
+                x0_, y0_, x1_, y1_ = box
+                part = region[closing, :, y0_:y1_, x0_:x1_] * gain + offset
+                region[closing, :, y0_:y1_, x0_:x1_] = part.clamp_(0.0, 255.5)
         # Narrow and interleave in the one copy into the frames (truncation: see the half-level offset).
         region = region.permute(0, 2, 3, 1)
         if rh == height and rw == width:
