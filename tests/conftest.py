@@ -9,9 +9,14 @@ settings call ``start_gateway(replace(gateway_settings, ...))`` themselves.
 from __future__ import annotations
 
 import csv
+import json
 import os
-from collections.abc import Iterator
-from dataclasses import replace
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
@@ -45,16 +50,43 @@ def manifest(portraits_dir: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
+# The session's Triton, once a test has asked for it.
+_SESSION_TRITON: list[EmbeddedTriton] = []
+
+
 @pytest.fixture(scope="session")
 def triton() -> Iterator[EmbeddedTriton]:
     configure_logging("WARNING", "text")
     repository = Path(os.environ.get("NOSTALGIA_MODEL_REPOSITORY", REPO / "model_repository"))
     server = EmbeddedTriton(repository)
     server.start(timeout_s=300)
+    _SESSION_TRITON.append(server)
     try:
         yield server
     finally:
+        _SESSION_TRITON.remove(server)
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _session_triton_survives() -> Iterator[None]:
+    """Fail the test during which the shared Triton died, saying how, then start it again.
+
+    Without this a crash shows only as every later test failing to connect, and the server's
+    last words are lost; with it the run names the test, the signal and the server's last
+    lines, and the tests after it still test something.
+    """
+    yield
+    for server in _SESSION_TRITON:
+        if server.exit_reason is None:
+            continue
+        reason, last = server.exit_reason, server.recent_log()[-20:]
+        server.stop()
+        server.start(timeout_s=300)
+        pytest.fail(
+            f"tritonserver {reason} during this test (the session's server, restarted); it printed last:\n"
+            + "\n".join(last)
+        )
 
 
 @pytest.fixture(scope="session")
@@ -93,3 +125,71 @@ def channel(gateway: BackgroundGateway) -> Iterator[grpc.Channel]:
 @pytest.fixture(scope="session")
 def stub(channel: grpc.Channel) -> pb_grpc.NostalgiaStub:
     return pb_grpc.NostalgiaStub(channel)
+
+
+@dataclass
+class GatewayProcess:
+    """``python -m nostalgia`` in a child process, serving on ``port``; ``lines``: its JSON log so far."""
+
+    process: subprocess.Popen[str]
+    port: int
+    lines: list[str]
+
+    def logged(self, message: str) -> list[dict[str, object]]:
+        """Its log entries whose message contains ``message``."""
+        entries = []
+        for line in list(self.lines):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if message in str(entry.get("msg", "")):
+                entries.append(entry)
+        return entries
+
+
+def _serving_port(process: subprocess.Popen[str], lines: list[str], timeout_s: float) -> int:
+    assert process.stderr is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        if not line:
+            break
+        lines.append(line)
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("msg") == "serving":
+            return int(entry["port"])
+    raise AssertionError("the gateway did not report serving:\n" + "".join(lines))
+
+
+@pytest.fixture
+def gateway_process() -> Iterator[Callable[..., GatewayProcess]]:
+    """Starts real gateway processes with the given flags; kills any still running afterwards."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*flags: str, timeout_s: float = 60.0) -> GatewayProcess:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "nostalgia", "--host=127.0.0.1", "--port=0", "--metrics-port=0", *flags],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "NOSTALGIA_LOG_FORMAT": "json"},
+        )
+        started.append(process)
+        lines: list[str] = []
+        port = _serving_port(process, lines, timeout_s)
+        drain = threading.Thread(target=lambda: lines.extend(process.stderr or []), daemon=True)
+        drain.start()
+        return GatewayProcess(process, port, lines)
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stderr is not None:
+                process.stderr.close()

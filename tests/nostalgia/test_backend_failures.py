@@ -7,6 +7,7 @@ test; it restarts it on the same ports and expects the gateway to notice by itse
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -72,7 +73,10 @@ def own_gateway(gateway_settings: Settings, own_triton: EmbeddedTriton) -> Itera
 
 
 def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
-    own_triton: EmbeddedTriton, own_gateway: BackgroundGateway, portraits_dir: Path
+    own_triton: EmbeddedTriton,
+    own_gateway: BackgroundGateway,
+    portraits_dir: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     image = (portraits_dir / "deoldify_abe.jpg").read_bytes()
     with grpc.insecure_channel(own_gateway.address) as channel:
@@ -95,6 +99,12 @@ def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
         # A killed server cannot remove its python backend's /dev/shm regions itself; kill() does.
         assert regions_before, "the python backend's regions should carry this server's prefix"
         assert own_triton.backend_regions() == [], "a killed server's shared memory was left behind"
+        # The crash is reported once, with how the server ended and what it printed last.
+        assert own_triton.exit_reason == "killed by SIGKILL"
+        reports = [r for r in caplog.records if r.name == "nostalgia.triton" and r.levelno == logging.ERROR]
+        assert len(reports) == 1, [r.getMessage() for r in reports]
+        assert "ended unexpectedly (killed by SIGKILL)" in reports[0].getMessage()
+        assert own_triton.recent_log(), "the report should carry the server's last lines"
         assert info.value.code() == grpc.StatusCode.UNAVAILABLE, info.value.details()
         assert frames < 500 and failed_after < 5.0, f"UNAVAILABLE came {failed_after:.1f}s after the crash"
 
@@ -107,6 +117,7 @@ def test_triton_crash_mid_stream_gives_unavailable_and_the_gateway_recovers(
 
         own_triton.stop()  # reap the crashed process and its log pipe
         own_triton.start(timeout_s=300)  # same ports
+        assert own_triton.exit_reason is None
         recovered_after = _wait_for(lambda: _health(channel) == SERVING, 60)
         responses = list(stub.Animate(pb.AnimateRequest(image=image, duration_s=0.4, fps=10), timeout=60))
         assert responses[-1].HasField("summary") and responses[-1].summary.frames == 4

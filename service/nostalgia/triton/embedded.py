@@ -25,10 +25,16 @@ the server shuts down cleanly but not when the server is killed (a crash, an OOM
 dead server would leave 64 MiB per model behind until the host reboots. Every embedded server
 therefore gets a prefix of its own for those regions, and whatever carries it is removed once
 the process is gone, however it ended.
+
+A server that ends without being asked to (a crash, an OOM kill) is reported once, at ERROR,
+with how it ended and the last lines it printed whatever their level: a crash's stack trace
+comes as plain lines that the usual filtering would drop, and those lines are what tells an
+operator (or a red test run) why the model server went away.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -46,7 +52,14 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["RUNTIME_ENV", "EmbeddedTriton", "TritonStartError", "free_port", "log_level"]
+__all__ = [
+    "RUNTIME_ENV",
+    "EmbeddedTriton",
+    "TritonStartError",
+    "describe_exit",
+    "free_port",
+    "log_level",
+]
 
 _LOG = logging.getLogger("nostalgia.triton")
 _SHM_DIR = Path("/dev/shm")
@@ -64,6 +77,8 @@ _NO_GPU_NOTICES = (
     "Unable to allocate pinned system memory",
     "DCGM unable to start",
 )
+# Lines of Triton's output kept for the report of an unexpected exit.
+_RECENT_LINES = 40
 
 
 def log_level(line: str) -> int:
@@ -73,6 +88,17 @@ def log_level(line: str) -> int:
     if any(notice in line for notice in _NO_GPU_NOTICES):
         return logging.INFO
     return _LEVELS.get(line[0], logging.INFO)
+
+
+def describe_exit(returncode: int) -> str:
+    """How a process ended, from ``Popen.returncode`` (negative: the signal that killed it)."""
+    if returncode >= 0:
+        return f"exited with code {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    return f"killed by {name}"
 
 
 class TritonStartError(RuntimeError):
@@ -111,6 +137,10 @@ class EmbeddedTriton:
         self._process: subprocess.Popen[str] | None = None
         self._workdir: Path | None = None
         self._log_thread: threading.Thread | None = None
+        self._stopping = False
+        self._recent: collections.deque[str] = collections.deque(maxlen=_RECENT_LINES)
+        # How the server ended without being asked to (``describe_exit``); None while it runs or once stopped.
+        self.exit_reason: str | None = None
         # The python backend names its shared-memory regions with this, then a UUID.
         self.shm_prefix = f"nostalgia-triton-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
 
@@ -153,6 +183,9 @@ class EmbeddedTriton:
         """Start the server and block until it and every model are ready."""
         if self._process is not None and self._process.poll() is None:
             return
+        self._stopping = False
+        self.exit_reason = None
+        self._recent.clear()
         self._workdir = Path(tempfile.mkdtemp(prefix="nostalgia-triton-"))
         self._link_backend(self._workdir / "backends" / "python")
         env = dict(os.environ)
@@ -200,6 +233,7 @@ class EmbeddedTriton:
         """Ask the server to exit (SIGTERM), then kill it if it does not within ``timeout_s``."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
+            self._stopping = True
             process.send_signal(signal.SIGTERM)
             try:
                 process.wait(timeout_s)
@@ -224,6 +258,10 @@ class EmbeddedTriton:
             os.killpg(self._process.pid, signal.SIGKILL)
             self._process.wait(10)
         self.stop()
+
+    def recent_log(self) -> list[str]:
+        """The last lines the server printed, of every level."""
+        return list(self._recent)
 
     def backend_regions(self) -> list[Path]:
         """The python backend's shared-memory files of this server (none once it has stopped)."""
@@ -256,4 +294,16 @@ class EmbeddedTriton:
             text = line.rstrip()
             if not text:
                 continue
+            self._recent.append(text)
             _LOG.log(log_level(text), text)
+        # End of output: the server has exited or is about to; a stop we asked for is no news.
+        returncode = process.wait()
+        if self._stopping:
+            return
+        self.exit_reason = describe_exit(returncode)
+        _LOG.error(
+            "tritonserver ended unexpectedly (%s); its last lines:\n%s",
+            self.exit_reason,
+            "\n".join(self._recent),
+            extra={"pid": process.pid, "returncode": returncode},
+        )
