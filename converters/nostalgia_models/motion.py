@@ -67,6 +67,10 @@ _LASH_SOURCE = 0.2
 # lightness), and how far its hue moves from the band's own towards the skin's.
 _LID_TEXTURE = 0.4
 _LID_HUE = 0.5
+# The lid lines are fitted as parabolas through the eye corners, so the modelled opening thins to
+# nothing there; a real eye's inner corner is blunter, and its white showed beside a closed lid.
+# Fitting between points this share of the half width beyond the corners lets the lid cover it.
+_LID_CORNER = 0.12
 # The relit lid fades in over this share of the band, from its top.
 _LID_FADE = 0.3
 # The drawn lash line of a closed eye: its strength (0 none, 1 the lashes' colour) and width, in eye
@@ -141,6 +145,7 @@ class LandmarkWarp(torch.nn.Module):
         self.lash_width = _LASH_WIDTH
         self.lid_fade = _LID_FADE
         self.lid_hue = _LID_HUE
+        self.lid_corner = _LID_CORNER
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -384,6 +389,7 @@ class LandmarkWarp(torch.nn.Module):
         axis = c1 - c0
         half = (axis.norm() / 2).clamp(min=1.0)
         eu = axis / (2 * half)
+        half = half * (1.0 + self.lid_corner)
         ev = torch.stack([-eu[1], eu[0]])  # points down the image for an upright face
         up = self._lid(lm[upper, :2], mid, eu, ev, half)
         lo = self._lid(lm[lower, :2], mid, eu, ev, half)
