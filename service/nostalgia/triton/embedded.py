@@ -139,7 +139,8 @@ class EmbeddedTriton:
         self._log_thread: threading.Thread | None = None
         self._stopping = False
         self._recent: collections.deque[str] = collections.deque(maxlen=_RECENT_LINES)
-        # How the server ended without being asked to (``describe_exit``); None while it runs or once stopped.
+        # How the server ended without being asked to (``describe_exit``); None while it runs, and when
+        # stop() was what ended it.
         self.exit_reason: str | None = None
         # The python backend names its shared-memory regions with this, then a UUID.
         self.shm_prefix = f"nostalgia-triton-{os.getpid()}-{uuid.uuid4().hex[:8]}-"
