@@ -82,7 +82,8 @@ _TPS_REG = 1e-2
 
 
 # An eye in the photo (see LandmarkWarp._eye_geometry): centre, unit axes along and across it, half
-# width, upper and lower lid fits, opening height, reach of the closing lid above it.
+# width of the lid model (a little beyond the corners, _LID_CORNER), upper and lower lid fits, opening
+# height, reach of the closing lid above it.
 EyeGeometry = tuple[
     torch.Tensor,
     torch.Tensor,

@@ -6,6 +6,10 @@ byte of it can be sent earlier. The expensive part, compressing each frame, stil
 as frames are pushed, so ``finish`` only assembles and adds the XMP provenance chunk (the
 FFmpeg WebP muxer writes no metadata itself); the file then leaves in pieces of at most
 ``MAX_PIECE_BYTES``.
+
+libwebp's lossy animation encoder folds a frame that is within its quality's tolerance of the
+one before into that frame's duration, so a near-still clip may hold fewer frames than were
+pushed; its timeline is whole, and pieces count frames by the milliseconds they show.
 """
 
 from __future__ import annotations
