@@ -77,6 +77,18 @@ _LID_FADE = 0.3
 # heights.
 _LASH_LINE = 0.8
 _LASH_WIDTH = 0.12
+# How much lighter than the cheek the eye's white is, in levels, and how far above the mesh's upper lid
+# line it is looked for, in eye heights (see LandmarkWarp._lift_lid).
+_LID_WHITE = 15.0
+_LID_LIFT = 0.6
+# What white is left at a closing lid's edge (in the lash fringe, or in the lid skin it was stretched
+# from up to _FRINGE_REACH eye heights above the lid line) is painted over: samples lighter than the
+# lid should be there by more than _FRINGE_PALE levels take the lid's colour (the lashes' colour in
+# the fringe), in full from _FRINGE_WHITE up, at the strength _FRINGE_RELIGHT.
+_FRINGE_PALE = 10.0
+_FRINGE_WHITE = 40.0
+_FRINGE_RELIGHT = 1.0
+_FRINGE_REACH = 0.35
 # Thin-plate smoothing (in face-width units): keeps the per-frame solve well conditioned.
 _TPS_REG = 1e-2
 
@@ -147,6 +159,12 @@ class LandmarkWarp(torch.nn.Module):
         self.lid_fade = _LID_FADE
         self.lid_hue = _LID_HUE
         self.lid_corner = _LID_CORNER
+        self.fringe_relight = _FRINGE_RELIGHT
+        self.lid_white = _LID_WHITE
+        self.lid_lift = _LID_LIFT
+        self.fringe_pale = _FRINGE_PALE
+        self.fringe_white = _FRINGE_WHITE
+        self.fringe_reach = _FRINGE_REACH
         self.register_buffer("control", _t(mr.CONTROL))
         self.register_buffer("oval", _t(mr.FACE_OVAL))
         self.register_buffer("lips", _t(mr.LIPS))
@@ -373,8 +391,50 @@ class LandmarkWarp(torch.nn.Module):
         fit: torch.Tensor = torch.linalg.solve(normal, basis.t() @ v)
         return fit
 
+    def _lift_lid(
+        self,
+        image: torch.Tensor,
+        mid: torch.Tensor,
+        eu: torch.Tensor,
+        ev: torch.Tensor,
+        half: torch.Tensor,
+        up: torch.Tensor,
+        lo: torch.Tensor,
+        height: torch.Tensor,
+    ) -> torch.Tensor:
+        """The upper lid fit raised where the photo shows the eye's white above it.
+
+        On a turned or painted face the mesh can set the upper lid line well inside the opening
+        (half an eye height on the Girl with a Pearl Earring). The closing lid is the skin above that
+        line, stretched down, so it would carry the white down with it. Along lines across the eye,
+        the samples just above the fitted line that are lighter than the cheek under the eye by
+        more than ``lid_white`` levels are the white; the line is refitted above them, by at most
+        ``lid_lift`` eye heights. Lashes and lid skin are darker than that, so where the mesh is right
+        the fit stays as it is.
+        """
+        dev = image.device
+        us = torch.linspace(-0.85, 0.85, 11, device=dev) * half
+        prof = 1 - (us / half) ** 2
+        up_v = prof * (up[0] + up[1] * us / half)
+        lo_v = prof * (lo[0] + lo[1] * us / half)
+        luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
+        cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
+        cheek = (self._colours(image, mid, eu, ev, us, cheek_v) @ luma).median()
+        steps = 12
+        step = self.lid_lift * height / steps
+        offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
+        above = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) - offsets) @ luma  # [9, steps]
+        white = (above > cheek + self.lid_white).to(torch.float32)
+        # Only a run of white that starts at the line: white further up is a highlight on the lid.
+        lift = torch.cumprod(white, dim=1).sum(1) * step
+        if bool((lift == 0).all()):
+            return up
+        points = mid + us.unsqueeze(1) * eu + (up_v - lift).unsqueeze(1) * ev
+        return self._lid(points, mid, eu, ev, half)
+
     def _eye_geometry(
         self,
+        image: torch.Tensor,
         lm: torch.Tensor,
         corners: torch.Tensor,
         upper: torch.Tensor,
@@ -397,6 +457,7 @@ class LandmarkWarp(torch.nn.Module):
         # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
         up = torch.stack([up[0] - 0.08 * height, up[1]])
+        up = self._lift_lid(image, mid, eu, ev, half, up, lo, height)
         # The closing lid is the skin between the lashes and the brow, stretched down, all of it up
         # to where the brow comes nearest: a shorter band leaves the lid's crease shadow in place
         # above the unfolded lid, and a pale lid ringed by that shadow reads as an open eye's white,
@@ -414,12 +475,13 @@ class LandmarkWarp(torch.nn.Module):
 
     def _eye_warp(
         self,
+        image: torch.Tensor,
         grid: torch.Tensor,
         geometry: EyeGeometry,
         openness: torch.Tensor,
         smile: torch.Tensor,
         gaze: torch.Tensor,
-        colours: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+        colours: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points,
         and for the frames whose lids are closing (their indices [C]) the gain and offset [C, 3, h, w]
@@ -495,7 +557,7 @@ class LandmarkWarp(torch.nn.Module):
         fall = fall * fall * (3.0 - 2.0 * fall)
         lit = (1.0 - o).clamp(0.0, 1.0) * rise * fall * prof.sqrt() * (v < up_t).to(v.dtype)
         # The photo row each point was stretched from, as a place in the band's colour table.
-        targets, band, lash = colours
+        targets, band, lash, skin = colours
         k = targets.shape[0]
         pos = ((up_v - v_src) / reach * (k - 1)).clamp(0.0, float(k - 1))
         i0 = pos.floor().long().clamp(max=k - 2)
@@ -510,6 +572,24 @@ class LandmarkWarp(torch.nn.Module):
         lit = lit.unsqueeze(-1)
         gain = 1.0 + lit * (scaled - 1.0)
         offset = lit * (target - scaled * row)
+        # A closed lid shows no white. Some is left at its edge where the lid line sits a little
+        # inside the opening or the eye looks aside: the fringe takes its colour from the top of the
+        # opening, and the lid's lowest skin from just above the line. Samples there that are much
+        # lighter than the lid should be are painted over, with the lashes' colour in the fringe and
+        # the lid's lightness in the skin's hue above it (the lid's lowest rows in the colour table
+        # took part of their hue from that white).
+        seen = point[closing]
+        ix = seen[..., 0].round().long().clamp(0, image.shape[1] - 1)
+        iy = seen[..., 1].round().long().clamp(0, image.shape[0] - 1)
+        luma = torch.tensor([0.299, 0.587, 0.114], dtype=v.dtype, device=v.device)
+        lid_luma = target @ luma
+        excess = image[iy, ix].to(v.dtype) @ luma - lid_luma
+        pale = ((excess - self.fringe_pale) / (self.fringe_white - self.fringe_pale)).clamp(0.0, 1.0)
+        near = ((up_v - v_src) < self.fringe_reach * height).to(v.dtype) * (v < up_t).to(v.dtype)
+        pale = (self.fringe_relight * (1.0 - o).clamp(0.0, 1.0) * prof.sqrt() * near * pale).unsqueeze(-1)
+        gain = gain * (1.0 - pale)
+        fill = torch.where((d < lash_w).unsqueeze(-1), lash.expand_as(target), lid_luma.unsqueeze(-1) * skin)
+        offset = offset * (1.0 - pale) + pale * fill
         # The lash line where the lids meet, drawn: smooth across the lid edge (the map's one
         # discontinuity, which it hides), fullest in the middle of the eye, none at the corners.
         across = (v - up_t - 0.25 * self.lash_width * height) / (self.lash_width * height).clamp(min=0.6)
@@ -544,7 +624,7 @@ class LandmarkWarp(torch.nn.Module):
         no_frames = torch.zeros(0, dtype=torch.long, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
             return grid, none, none, no_frames, [0, 0, 0, 0]
-        geometry = self._eye_geometry(lm, corners, upper, lower, brow)
+        geometry = self._eye_geometry(image, lm, corners, upper, lower, brow)
         mid, eu, ev, half, up, lo, height, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
         reach_v = torch.stack([up[0] - 1.35 * height, lo[0] + 1.0 * height]).abs().max()
@@ -563,16 +643,16 @@ class LandmarkWarp(torch.nn.Module):
             return grid, none, none, no_frames, [0, 0, 0, 0]
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
         colours = self._lid_colours(image, geometry)
-        part, gain, offset, closing = self._eye_warp(part, geometry, openness, smile, gaze, colours)
+        part, gain, offset, closing = self._eye_warp(image, part, geometry, openness, smile, gaze, colours)
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
         return grid, gain, offset, closing, [bx0, by0, bx1, by1]
 
     def _lid_colours(
         self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Colours of the closing lid: what each row of the band it is stretched from should become
         [rows, 3], that band's own mean colour per row [rows, 3] (the lid line first, the band's top
-        last), and the colour of the lash line [3].
+        last), the colour of the lash line [3] and the skin's hue (its colour at unit luma) [3].
 
         Closing, the lid unfolds out of the crease and turns towards the light. Stretching the band
         above the lashes brings its crease shadow down over the eye instead, and a dark patch where
@@ -613,7 +693,7 @@ class LandmarkWarp(torch.nn.Module):
         margin = self._colours(image, mid, eu, ev, us, margin_v)  # [9, 4, 3]
         darkest = (margin @ luma).argmin(1)
         lash = margin[torch.arange(us.shape[0], device=dev), darkest].median(0)[0]
-        return targets, band, lash
+        return targets, band, lash, skin / (skin @ luma).clamp(min=1.0)
 
     @staticmethod
     def _colours(
