@@ -17,8 +17,10 @@ A procedural, landmark-driven warp with no learned weights:
    torn or smeared eye. The unfolded lid takes the colour of the skin around the eye, between the
    cheek under it and the top of the lid (the stretched band above the lashes is often crease
    shadow, and a dark patch there still looks like an open eye), shaded towards its edge; the
-   lashes fold down, and a soft lash line in their colour is drawn where the lids meet.
-   Gaze shifts the eye's content between the lids.
+   lashes fold down, and a soft lash line in their colour is drawn where the lids meet. Where the
+   mesh sets the upper lid line inside the opening, the line is first raised above the white the
+   photo shows there, and white still left at the closing lid's edge is painted over, so a closed
+   eye shows none. Gaze shifts the eye's content between the lids.
 4. One ``grid_sample`` over all frames at full resolution.
 
 Nothing is invented: a smile only moves the closed lips, so teeth never appear that the photo
