@@ -425,7 +425,7 @@ class LandmarkWarp(torch.nn.Module):
         steps = 12
         step = self.lid_lift * height / steps
         offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
-        above = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) - offsets) @ luma  # [9, steps]
+        above = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) - offsets) @ luma  # [11, steps]
         white = (above > cheek + self.lid_white).to(torch.float32)
         # Only a run of white that starts at the line: white further up is a highlight on the lid.
         lift = torch.cumprod(white, dim=1).sum(1) * step
