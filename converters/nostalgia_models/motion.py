@@ -136,6 +136,7 @@ class LandmarkWarp(torch.nn.Module):
     eye_l_upper: torch.Tensor
     eye_l_lower: torch.Tensor
     eye_l_brow: torch.Tensor
+    luma: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -181,6 +182,8 @@ class LandmarkWarp(torch.nn.Module):
         self.register_buffer("eye_l_upper", _t(mr.EYE_LEFT.upper))
         self.register_buffer("eye_l_lower", _t(mr.EYE_LEFT.lower))
         self.register_buffer("eye_l_brow", _t(mr.EYE_LEFT.brow))
+        # Rec. 601 weights: a colour's lightness is ``colour @ luma``.
+        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]))
         self.mouth_r = mr.MOUTH_RIGHT
         self.mouth_l = mr.MOUTH_LEFT
 
@@ -419,7 +422,7 @@ class LandmarkWarp(torch.nn.Module):
         prof = 1 - (us / half) ** 2
         up_v = prof * (up[0] + up[1] * us / half)
         lo_v = prof * (lo[0] + lo[1] * us / half)
-        luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
+        luma = self.luma
         cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
         cheek = (self._colours(image, mid, eu, ev, us, cheek_v) @ luma).median()
         steps = 12
@@ -583,7 +586,7 @@ class LandmarkWarp(torch.nn.Module):
         seen = point[closing]
         ix = seen[..., 0].round().long().clamp(0, image.shape[1] - 1)
         iy = seen[..., 1].round().long().clamp(0, image.shape[0] - 1)
-        luma = torch.tensor([0.299, 0.587, 0.114], dtype=v.dtype, device=v.device)
+        luma = self.luma
         lid_luma = target @ luma
         excess = image[iy, ix].to(v.dtype) @ luma - lid_luma
         pale = ((excess - self.fringe_pale) / (self.fringe_white - self.fringe_pale)).clamp(0.0, 1.0)
@@ -676,19 +679,20 @@ class LandmarkWarp(torch.nn.Module):
         cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
         under = self._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
         band = self._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
-        luma = torch.tensor([0.299, 0.587, 0.114], device=dev)
+        luma = self.luma
         top = band[-3:].mean(0)
         # Under a heavy brow the top of the band is in shadow: the lid then takes the cheek's colour.
         tone = self.lid_tone * ((40.0 - (under @ luma - top @ luma)) / 40.0).clamp(0.0, 1.0)
         skin = under * (1.0 - tone) + top * tone
-        darker = ((skin @ luma - band @ luma) / 40.0).clamp(0.0, 1.0)
+        band_luma = band @ luma
+        darker = ((skin @ luma - band_luma) / 40.0).clamp(0.0, 1.0)
         r = torch.linspace(0.0, 1.0, rows, device=dev)
         shade = 1.0 - self.lid_shade * (1.0 - r) ** 2
-        lightness = band @ luma + (skin @ luma * shade - band @ luma) * darker
+        lightness = band_luma + (skin @ luma * shade - band_luma) * darker
         # The lightness is the skin's; the hue lies halfway between the row's own and the skin's. The
         # skin under the eye is often a paler highlight, and a lid of its hue looks grey next to the
         # rest, while a crease shadow's deep hue, brightened, glows.
-        hue = band / (band @ luma).clamp(min=1.0).unsqueeze(1)
+        hue = band / band_luma.clamp(min=1.0).unsqueeze(1)
         hue = hue * (1.0 - self.lid_hue) + skin / (skin @ luma).clamp(min=1.0) * self.lid_hue
         targets = hue * lightness.unsqueeze(1)
         margin_v = up_v.unsqueeze(1) + height * torch.tensor([0.0, 0.08, 0.16, 0.24], device=dev)
