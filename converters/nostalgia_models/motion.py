@@ -97,8 +97,9 @@ _TPS_REG = 1e-2
 
 # An eye in the photo (see LandmarkWarp._eye_geometry): centre, unit axes along and across it, half
 # width of the lid model (a little beyond the corners, _LID_CORNER), upper and lower lid fits, opening
-# height, reach of the closing lid above it.
+# height, reach of the closing lid above it, and the colour of the cheek under it.
 EyeGeometry = tuple[
+    torch.Tensor,
     torch.Tensor,
     torch.Tensor,
     torch.Tensor,
@@ -396,6 +397,30 @@ class LandmarkWarp(torch.nn.Module):
         fit: torch.Tensor = torch.linalg.solve(normal, basis.t() @ v)
         return fit
 
+    @staticmethod
+    def _lid_at(fit: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+        """Where a lid fit (see _lid) puts the lid at ``u`` half widths along the eye: v, in pixels
+        across it. Beyond the corners the lid is the line through them."""
+        return (1 - u * u).clamp(min=0.0) * (fit[0] + fit[1] * u)
+
+    def _cheek(
+        self,
+        image: torch.Tensor,
+        mid: torch.Tensor,
+        eu: torch.Tensor,
+        ev: torch.Tensor,
+        half: torch.Tensor,
+        lo: torch.Tensor,
+        height: torch.Tensor,
+    ) -> torch.Tensor:
+        """The colour of the cheek under the eye [3]: the median of samples a little more than an eye
+        height below the lower lid, across the middle of the eye."""
+        dev = image.device
+        u = torch.linspace(-0.6, 0.6, 9, device=dev)
+        below = self._lid_at(lo, u).unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
+        cheek: torch.Tensor = self._colours(image, mid, eu, ev, u * half, below).reshape(-1, 3).median(0)[0]
+        return cheek
+
     def _lift_lid(
         self,
         image: torch.Tensor,
@@ -404,8 +429,8 @@ class LandmarkWarp(torch.nn.Module):
         ev: torch.Tensor,
         half: torch.Tensor,
         up: torch.Tensor,
-        lo: torch.Tensor,
         height: torch.Tensor,
+        cheek: torch.Tensor,
     ) -> torch.Tensor:
         """The upper lid fit raised where the photo shows the eye's white above it.
 
@@ -418,18 +443,15 @@ class LandmarkWarp(torch.nn.Module):
         the fit stays as it is.
         """
         dev = image.device
-        us = torch.linspace(-0.85, 0.85, 11, device=dev) * half
-        prof = 1 - (us / half) ** 2
-        up_v = prof * (up[0] + up[1] * us / half)
-        lo_v = prof * (lo[0] + lo[1] * us / half)
+        u = torch.linspace(-0.85, 0.85, 11, device=dev)
+        us = u * half
+        up_v = self._lid_at(up, u)
         luma = self.luma
-        cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
-        cheek = (self._colours(image, mid, eu, ev, us, cheek_v) @ luma).median()
         steps = 12
         step = self.lid_lift * height / steps
         offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
         above = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) - offsets) @ luma  # [11, steps]
-        white = (above > cheek + self.lid_white).to(torch.float32)
+        white = (above > cheek @ luma + self.lid_white).to(torch.float32)
         # Only a run of white that starts at the line: white further up is a highlight on the lid.
         lift = torch.cumprod(white, dim=1).sum(1) * step
         if bool((lift == 0).all()):
@@ -462,7 +484,8 @@ class LandmarkWarp(torch.nn.Module):
         # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
         up = torch.stack([up[0] - 0.08 * height, up[1]])
-        up = self._lift_lid(image, mid, eu, ev, half, up, lo, height)
+        cheek = self._cheek(image, mid, eu, ev, half, lo, height)
+        up = self._lift_lid(image, mid, eu, ev, half, up, height, cheek)
         # The closing lid is the skin between the lashes and the brow, stretched down, all of it up
         # to where the brow comes nearest: a shorter band leaves the lid's crease shadow in place
         # above the unfolded lid, and a pale lid ringed by that shadow reads as an open eye's white,
@@ -471,12 +494,12 @@ class LandmarkWarp(torch.nn.Module):
         # the brow is far above the eye.
         qb = lm[brow, :2] - mid
         ub = (qb @ eu) / half
-        lid_at_brow = (1 - ub * ub).clamp(min=0.0) * (up[0] + up[1] * ub)
+        lid_at_brow = self._lid_at(up, ub)
         gaps = torch.where(ub.abs() < 1.0, lid_at_brow - qb @ ev, torch.full_like(ub, 1e6))
         reach = torch.minimum(
             (self.lid_reach_brow * gaps.min()).clamp(min=0.5 * height), self.lid_reach_max * height
         )
-        return mid, eu, ev, half, up, lo, height, reach
+        return mid, eu, ev, half, up, lo, height, reach, cheek
 
     def _eye_warp(
         self,
@@ -499,14 +522,14 @@ class LandmarkWarp(torch.nn.Module):
         iris does not squash); the lower lid rises a little. Widening, the opening is stretched.
         Identity at the band's ends and beyond the corners; the only discontinuity is the lid edge.
         """
-        mid, eu, ev, half, up, lo, height, reach = geometry
+        mid, eu, ev, half, up, lo, height, reach, _ = geometry
         n = grid.shape[0]
         rel = grid - mid
         u = (rel @ eu) / half
         v = rel @ ev
         prof = (1 - u * u).clamp(min=0.0)
-        up_v = prof * (up[0] + up[1] * u)
-        lo_v = prof * (lo[0] + lo[1] * u)
+        up_v = self._lid_at(up, u)
+        lo_v = self._lid_at(lo, u)
         # Only the lid skin between the lashes and the brow is stretched over the eye; the brow and
         # everything above it stay put.
         top = up_v - reach
@@ -630,7 +653,7 @@ class LandmarkWarp(torch.nn.Module):
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
             return grid, none, none, no_frames, [0, 0, 0, 0]
         geometry = self._eye_geometry(image, lm, corners, upper, lower, brow)
-        mid, eu, ev, half, up, lo, height, _ = geometry
+        mid, eu, ev, half, up, lo, height, _, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
         reach_v = torch.stack([up[0] - 1.35 * height, lo[0] + 1.0 * height]).abs().max()
         ext = (eu * half * 1.05).abs() + (ev * reach_v).abs()
@@ -669,15 +692,12 @@ class LandmarkWarp(torch.nn.Module):
         is shaded, as a rounded lid is, so it does not look flat. The lash line is the darkest of the
         photo's own upper lid margin, so it has the lashes' colour.
         """
-        mid, eu, ev, half, up, lo, height, reach = geometry
+        mid, eu, ev, half, up, _, height, reach, under = geometry
         dev = image.device
-        us = torch.linspace(-0.6, 0.6, 9, device=dev) * half
-        prof = 1 - (us / half) ** 2
-        up_v = prof * (up[0] + up[1] * us / half)
-        lo_v = prof * (lo[0] + lo[1] * us / half)
+        u = torch.linspace(-0.6, 0.6, 9, device=dev)
+        us = u * half
+        up_v = self._lid_at(up, u)
         band_v = up_v.unsqueeze(1) - reach * torch.linspace(0.0, 1.0, rows, device=dev)
-        cheek_v = lo_v.unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
-        under = self._colours(image, mid, eu, ev, us, cheek_v).reshape(-1, 3).median(0)[0]
         band = self._colours(image, mid, eu, ev, us, band_v).mean(0)  # [rows, 3]
         luma = self.luma
         top = band[-3:].mean(0)
