@@ -405,24 +405,6 @@ class LandmarkWarp(torch.nn.Module):
         across it. Beyond the corners the lid is the line through them."""
         return (1 - u * u).clamp(min=0.0) * (fit[0] + fit[1] * u)
 
-    def _cheek(
-        self,
-        image: torch.Tensor,
-        mid: torch.Tensor,
-        eu: torch.Tensor,
-        ev: torch.Tensor,
-        half: torch.Tensor,
-        lo: torch.Tensor,
-        height: torch.Tensor,
-    ) -> torch.Tensor:
-        """The colour of the cheek under the eye [3]: the median of samples a little more than an eye
-        height below the lower lid, across the middle of the eye."""
-        dev = image.device
-        u = torch.linspace(-0.6, 0.6, 9, device=dev)
-        below = self._lid_at(lo, u).unsqueeze(1) + height * torch.tensor([1.2, 1.5, 1.8], device=dev)
-        cheek: torch.Tensor = self._colours(image, mid, eu, ev, u * half, below).reshape(-1, 3).median(0)[0]
-        return cheek
-
     def _lift_lid(
         self,
         image: torch.Tensor,
@@ -486,7 +468,12 @@ class LandmarkWarp(torch.nn.Module):
         # The fitted line sits on the lid margin; a little above it keeps the whole margin on the lid.
         height = (lo[0] - up[0]).clamp(min=1.0)
         up = torch.stack([up[0] - 0.08 * height, up[1]])
-        cheek = self._cheek(image, mid, eu, ev, half, lo, height)
+        # The cheek under the eye, a little more than an eye height below the lower lid, across the
+        # middle of the eye: the lift and the lid colours compare the lid with it.
+        across = torch.linspace(-0.6, 0.6, 9, device=lm.device)
+        depths = torch.tensor([1.2, 1.5, 1.8], device=lm.device)
+        below = self._lid_at(lo, across).unsqueeze(1) + height * depths
+        cheek = self._colours(image, mid, eu, ev, across * half, below).reshape(-1, 3).median(0)[0]
         up = self._lift_lid(image, mid, eu, ev, half, up, height, cheek)
         # The closing lid is the skin between the lashes and the brow, stretched down, all of it up
         # to where the brow comes nearest: a shorter band leaves the lid's crease shadow in place
@@ -868,9 +855,9 @@ class LandmarkWarp(torch.nn.Module):
         source = doubled.permute(2, 0, 1).unsqueeze(0).expand(n, -1, -1, -1)
         if rh * rw * 2 <= height * width:
             # A head that fills at most half the frame: bicubic costs three times bilinear, which is
-            # affordable there. From the doubled image it keeps detail at any fraction of a pixel:
-            # bilinear from it loses a quarter of the fine detail's power a quarter pixel off, and
-            # bicubic from the photo itself a quarter half a pixel off.
+            # affordable there. From the doubled image it keeps detail at any fraction of a pixel,
+            # where bilinear from it loses a quarter of the fine detail's power a quarter of a pixel
+            # off, as bicubic from the photo itself does half a pixel off.
             region = F.grid_sample(source, grid, mode="bicubic", padding_mode="border", align_corners=True)
             region.clamp_(0.0, 255.5)  # cubic weights overshoot at edges
         else:
