@@ -42,27 +42,31 @@ class ScriptedServicer(pb_grpc.NostalgiaServicer):
     def __init__(self) -> None:
         self.script = Script()
 
-    def _begin(self, request: Any, context: grpc.ServicerContext) -> None:
-        self.script.seen_metadata.append(dict(context.invocation_metadata()))
-        self.script.seen_requests.append(request)
-        if self.script.delay_s:
-            time.sleep(self.script.delay_s)
-        if self.script.failures_left is not None:
-            if self.script.failures_left == 0:
-                return
-            self.script.failures_left -= 1
-        if self.script.status is not None:
-            if self.script.trailers:
-                context.set_trailing_metadata(self.script.trailers)
-            context.abort(*self.script.status)
+    def _begin(self, request: Any, context: grpc.ServicerContext) -> Script:
+        """Follow the script the call began under, so a call still sleeping when its test ended
+        cannot spend the next test's failures."""
+        script = self.script
+        script.seen_metadata.append(dict(context.invocation_metadata()))
+        script.seen_requests.append(request)
+        if script.delay_s:
+            time.sleep(script.delay_s)
+        if script.failures_left is not None:
+            if script.failures_left == 0:
+                return script
+            script.failures_left -= 1
+        if script.status is not None:
+            if script.trailers:
+                context.set_trailing_metadata(script.trailers)
+            context.abort(*script.status)
+        return script
 
     def Animate(
         self, request: pb.AnimateRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.AnimateResponse]:
-        self._begin(request, context)
-        yield from self.script.responses
-        if self.script.fail_after_responses is not None:
-            context.abort(*self.script.fail_after_responses)
+        script = self._begin(request, context)
+        yield from script.responses
+        if script.fail_after_responses is not None:
+            context.abort(*script.fail_after_responses)
 
     def Enhance(self, request: pb.EnhanceRequest, context: grpc.ServicerContext) -> pb.EnhanceResponse:
         self._begin(request, context)
@@ -71,8 +75,7 @@ class ScriptedServicer(pb_grpc.NostalgiaServicer):
     def DetectFaces(
         self, request: pb.DetectFacesRequest, context: grpc.ServicerContext
     ) -> pb.DetectFacesResponse:
-        self._begin(request, context)
-        return self.script.detection
+        return self._begin(request, context).detection
 
     def ListDrivers(
         self, request: pb.ListDriversRequest, context: grpc.ServicerContext
