@@ -595,12 +595,9 @@ class LandmarkWarp(torch.nn.Module):
         # lighter than the lid should be are painted over, with the lashes' colour in the fringe and
         # the lid's lightness in the skin's hue above it (the lid's lowest rows in the colour table
         # took part of their hue from that white).
-        seen = point[closing]
-        ix = seen[..., 0].round().long().clamp(0, image.shape[1] - 1)
-        iy = seen[..., 1].round().long().clamp(0, image.shape[0] - 1)
         luma = self.luma
         lid_luma = target @ luma
-        excess = image[iy, ix].to(v.dtype) @ luma - lid_luma
+        excess = self._pixels(image, point[closing]) @ luma - lid_luma
         pale = ((excess - self.fringe_pale) / (self.fringe_white - self.fringe_pale)).clamp(0.0, 1.0)
         near = ((up_v - v_src) < self.fringe_reach * height).to(v.dtype) * (v < up_t).to(v.dtype)
         pale = (self.fringe_relight * (1.0 - o).clamp(0.0, 1.0) * prof.sqrt() * near * pale).unsqueeze(-1)
@@ -702,13 +699,14 @@ class LandmarkWarp(torch.nn.Module):
         # skin under the eye is often a paler highlight, and a lid of its hue looks grey next to the
         # rest, while a crease shadow's deep hue, brightened, glows.
         hue = band / band_luma.clamp(min=1.0).unsqueeze(1)
-        hue = hue * (1.0 - self.lid_hue) + skin / (skin @ luma).clamp(min=1.0) * self.lid_hue
+        skin_hue = skin / (skin @ luma).clamp(min=1.0)
+        hue = hue * (1.0 - self.lid_hue) + skin_hue * self.lid_hue
         targets = hue * lightness.unsqueeze(1)
         margin_v = up_v.unsqueeze(1) + height * torch.tensor([0.0, 0.08, 0.16, 0.24], device=dev)
         margin = self._colours(image, mid, eu, ev, us, margin_v)  # [9, 4, 3]
         darkest = (margin @ luma).argmin(1)
         lash = margin[torch.arange(us.shape[0], device=dev), darkest].median(0)[0]
-        return targets, band, lash, skin / (skin @ luma).clamp(min=1.0)
+        return targets, band, lash, skin_hue
 
     @staticmethod
     def _colours(
@@ -720,7 +718,11 @@ class LandmarkWarp(torch.nn.Module):
         vs: torch.Tensor,
     ) -> torch.Tensor:
         """The photo's colours at eye-frame points (u [U] and v [U, K], pixels) -> [U, K, 3]."""
-        xy = mid + us.view(-1, 1, 1) * eu + vs.unsqueeze(-1) * ev
+        return LandmarkWarp._pixels(image, mid + us.view(-1, 1, 1) * eu + vs.unsqueeze(-1) * ev)
+
+    @staticmethod
+    def _pixels(image: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+        """The photo's colours at points ``xy`` [..., 2] (pixels), each its nearest pixel's -> [..., 3]."""
         ix = xy[..., 0].round().long().clamp(0, image.shape[1] - 1)
         iy = xy[..., 1].round().long().clamp(0, image.shape[0] - 1)
         return image[iy, ix].to(torch.float32)
