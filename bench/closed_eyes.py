@@ -82,9 +82,10 @@ def _model(settings: list[str]) -> Any:
     model = LandmarkWarp().eval()
     for setting in settings:
         name, _, value = setting.partition("=")
-        if not hasattr(model, name) or not isinstance(getattr(model, name), float):
-            raise SystemExit(f"--set {setting}: LandmarkWarp has no float setting {name!r}")
-        setattr(model, name, float(value))
+        owner = next((m for m in (model.eyelids, model) if isinstance(getattr(m, name, None), float)), None)
+        if owner is None:
+            raise SystemExit(f"--set {setting}: the motion model has no float setting {name!r}")
+        setattr(owner, name, float(value))
     return torch.jit.script(model)
 
 
