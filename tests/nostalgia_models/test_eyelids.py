@@ -1,0 +1,130 @@
+"""The eyelid warp on a drawn eye whose every pixel is known: open it leaves alone, closed it shows
+skin and a lash line and none of the white, even where the lid line it is given sits inside the eye."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from nostalgia_models import mesh_regions as mr
+from nostalgia_models.eyelids import Eyelids
+
+SKIN, WHITE, IRIS, LASH, MARGIN = 150.0, 235.0, 60.0, 35.0, 110.0
+LUMA = np.array([0.299, 0.587, 0.114])
+HEIGHT, WIDTH = 160, 240
+# The drawn right eye (image left): corners, and its lids' heights above and below the corner line.
+CORNERS = ((70.0, 80.0), (110.0, 80.0))
+UPPER, LOWER = 7.0, 5.0
+
+
+def _lid(x: np.ndarray, peak: float) -> np.ndarray:
+    (x0, y0), (x1, _) = CORNERS
+    u = (x - (x0 + x1) / 2) / ((x1 - x0) / 2)
+    return y0 + peak * np.clip(1 - u * u, 0.0, None)
+
+
+def _photo() -> torch.Tensor:
+    """Skin, and an almond eye: white, an iris in the middle, a dark lash line along the upper lid and
+    the lower lid's darker margin under it."""
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64) + 0.5
+    image = np.full((HEIGHT, WIDTH, 3), SKIN)
+    top, bottom = _lid(xs, -UPPER), _lid(xs, LOWER)
+    inside = (ys > top) & (ys < bottom) & (xs > CORNERS[0][0]) & (xs < CORNERS[1][0])
+    image[inside] = WHITE
+    iris = inside & ((xs - 90.0) ** 2 + (ys - 80.0) ** 2 < 9.0**2)
+    image[iris] = IRIS
+    within = (xs > CORNERS[0][0]) & (xs < CORNERS[1][0])
+    image[(ys > top - 2.0) & (ys <= top) & within] = LASH
+    image[(ys >= bottom) & (ys < bottom + 1.0) & within] = MARGIN
+    return torch.from_numpy(image.astype(np.uint8))
+
+
+def _landmarks(sink: float = 0.0) -> torch.Tensor:
+    """A mesh that places the right eye's points on the drawn eye (the upper lid on the lashes' lower
+    edge, ``sink`` pixels lower still; the lower lid on its margin), and the left eye's (open in
+    every test) far away on plain skin."""
+    lm = torch.zeros(468, 3)
+    (x0, y0), (x1, _) = CORNERS
+    right = mr.EYE_RIGHT
+    lm[right.corners[0], :2] = torch.tensor([x0, y0])
+    lm[right.corners[1], :2] = torch.tensor([x1, y0])
+    for indices, peak in ((right.upper, -UPPER + sink), (right.lower, LOWER + 0.5)):
+        xs = np.linspace(x0, x1, len(indices) + 2)[1:-1]
+        lm[list(indices), 0] = torch.tensor(xs, dtype=torch.float32)
+        lm[list(indices), 1] = torch.tensor(_lid(xs, peak), dtype=torch.float32)
+    xs = np.linspace(x0, x1, len(right.brow))
+    lm[list(right.brow), 0] = torch.tensor(xs, dtype=torch.float32)
+    lm[list(right.brow), 1] = y0 - 22.0
+    left = mr.EYE_LEFT
+    points = list(left.corners) + list(left.upper) + list(left.lower) + list(left.brow)
+    lm[points, 0] = torch.linspace(170.0, 210.0, len(points))
+    lm[points, 1] = 80.0
+    return lm
+
+
+def _render(eyelids: Eyelids, image: torch.Tensor, lm: torch.Tensor, openness: list[float]) -> np.ndarray:
+    """Frames of the right eye at each openness: the eyelids' grid over the whole photo, sampled as the
+    motion model samples (align_corners=True, pixel i at i * 2 / (size - 1) - 1), then shaded."""
+    n = len(openness)
+    controls = torch.zeros(n, 10)
+    controls[:, 3] = 1.0
+    controls[:, 4] = torch.tensor(openness)
+    to_norm = torch.tensor([2.0 / (WIDTH - 1), 2.0 / (HEIGHT - 1)])
+    ys, xs = torch.meshgrid(
+        torch.arange(HEIGHT, dtype=torch.float32), torch.arange(WIDTH, dtype=torch.float32), indexing="ij"
+    )
+    grid = (torch.stack([xs, ys], -1) * to_norm - 1.0).unsqueeze(0).repeat(n, 1, 1, 1)
+    moved = lm[:, :2].unsqueeze(0).expand(n, -1, -1)
+    with torch.inference_mode():
+        grid, shadings = eyelids(grid, image, lm, moved, controls, torch.zeros(2), to_norm)
+        source = image.to(torch.float32).permute(2, 0, 1).unsqueeze(0).expand(n, -1, -1, -1)
+        region = F.grid_sample(source, grid, mode="bilinear", padding_mode="border", align_corners=True)
+        eyelids.shade(region, shadings)
+    frames: np.ndarray = region.permute(0, 2, 3, 1).numpy()
+    return frames
+
+
+def _opening() -> tuple[slice, slice]:
+    (x0, y0), (x1, _) = CORNERS
+    return slice(int(y0 - UPPER - 1), int(y0 + LOWER + 1)), slice(int(x0) + 2, int(x1) - 1)
+
+
+@pytest.fixture
+def eyelids() -> Eyelids:
+    return Eyelids().eval()
+
+
+def test_an_open_eye_and_the_skin_around_a_closed_one_are_left_as_they_are(eyelids: Eyelids) -> None:
+    image = _photo()
+    frames = _render(eyelids, image, _landmarks(), [1.0, 0.0])
+    assert np.abs(frames[0] - image.numpy()).max() < 0.5
+    # Away from the eye (two lid heights beside and below it) the closed frame is the photo too.
+    far = np.ones((HEIGHT, WIDTH), bool)
+    far[50:100, 55:125] = False
+    assert np.abs(frames[1][far] - image.numpy()[far]).max() < 0.5
+
+
+@pytest.mark.parametrize("sink", [0.0, 3.0], ids=["lid line on the lashes", "lid line 3 px inside the eye"])
+def test_a_closed_eye_shows_skin_and_a_lash_line_and_none_of_its_white(eyelids: Eyelids, sink: float) -> None:
+    image = _photo()
+    rows, cols = _opening()
+    opened = image.numpy()[rows, cols] @ LUMA
+    assert (opened > SKIN + 25).sum() > 100
+    assert (opened < SKIN - 60).sum(axis=0).max() >= 12  # the iris, across the opening
+    closed = _render(eyelids, image, _landmarks(sink), [0.0])[0][rows, cols] @ LUMA
+    # A few specks at most where the white met the iris and the corners: no white is left.
+    assert (closed > SKIN + 25).sum() <= 8, (closed > SKIN + 25).sum()
+    # Every column across the eye has the dark line where the lids meet, and only that line: the
+    # iris is covered.
+    assert (closed.min(axis=0) < SKIN - 60).all()
+    assert (closed < SKIN - 60).sum(axis=0).max() <= 7
+
+
+def test_without_the_lift_and_the_repaint_a_lid_line_inside_the_eye_leaves_white(eyelids: Eyelids) -> None:
+    eyelids.lid_lift = 0.0
+    eyelids.fringe_relight = 0.0
+    rows, cols = _opening()
+    closed = _render(eyelids, _photo(), _landmarks(3.0), [0.0])[0]
+    assert (closed[rows, cols] @ LUMA > SKIN + 25).sum() > 40
