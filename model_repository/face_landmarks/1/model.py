@@ -19,6 +19,11 @@ class TritonPythonModel:
         torch.set_num_threads(int(os.environ.get("NOSTALGIA_TORCH_THREADS", os.cpu_count() or 1)))
         path = Path(__file__).parent / "face_landmarks.pt"
         self.model = torch.jit.load(str(path), map_location=self.device).eval()
+        # TorchScript profiles and optimises a graph on its first calls (a second or more on a CPU, in
+        # the first request): pay that at load, before Triton reports the model ready.
+        with torch.inference_mode():
+            for _ in range(2):
+                self.model(torch.zeros(1, 192, 192, 3, dtype=torch.uint8, device=self.device))
 
     def execute(self, requests):
         images = [pb_utils.get_input_tensor_by_name(r, "IMAGE").as_numpy() for r in requests]
