@@ -459,7 +459,7 @@ class Eyelids(torch.nn.Module):
         the cheek alone is often a highlight, and a lid that bright glows. Under a heavy brow the
         band's top is in shadow, and the lid then takes the cheek's colour. Towards its edge the lid
         is shaded, as a rounded lid is, so it does not look flat. The lash line is the darkest of the
-        photo's own upper lid margin, so it has the lashes' colour.
+        photo's own upper lid margin, so it has the lashes' colour (or the iris's, which is as dark).
         """
         mid, eu, ev, half, up, _, height, reach, under = geometry
         dev = image.device
@@ -485,8 +485,11 @@ class Eyelids(torch.nn.Module):
         skin_hue = skin / (skin @ luma).clamp(min=1.0)
         hue = hue * (1.0 - self.lid_hue) + skin_hue * self.lid_hue
         targets = hue * lightness.unsqueeze(1)
-        margin_v = up_v.unsqueeze(1) + height * torch.tensor([0.0, 0.08, 0.16, 0.24], device=dev)
-        margin = self._colours(image, mid, eu, ev, us, margin_v)  # [9, 4, 3]
+        # The margin on both sides of the lid line: where the mesh sets the line inside the opening
+        # and the iris misses most of these columns, everything below the line is white, and a lash
+        # line of that colour would draw a white closed eye.
+        across = torch.tensor([-0.16, -0.08, 0.0, 0.08, 0.16, 0.24], device=dev)
+        margin = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) + height * across)  # [9, 6, 3]
         darkest = (margin @ luma).argmin(1)
         lash = margin[torch.arange(us.shape[0], device=dev), darkest].median(0)[0]
         return targets, band, lash, skin_hue
