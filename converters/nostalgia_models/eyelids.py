@@ -150,15 +150,15 @@ class Eyelids(torch.nn.Module):
         ``shade``. ``moved`` [N, 468, 2] is where the head's motion puts every landmark, so the
         warp touches only the part of the grid that can see the eye.
         """
-        grid, gain_l, offset_l, frames_l, box_l = self._apply_eye(
+        grid, left = self._apply_eye(
             grid, image, lm, moved, self.eye_l_corners, self.eye_l_upper, self.eye_l_lower, self.eye_l_brow,
             controls[:, 3], controls[:, 5], controls[:, 7:9], origin, to_norm,
         )  # fmt: skip
-        grid, gain_r, offset_r, frames_r, box_r = self._apply_eye(
+        grid, right = self._apply_eye(
             grid, image, lm, moved, self.eye_r_corners, self.eye_r_upper, self.eye_r_lower, self.eye_r_brow,
             controls[:, 4], controls[:, 5], controls[:, 7:9], origin, to_norm,
         )  # fmt: skip
-        return grid, [(gain_l, offset_l, frames_l, box_l), (gain_r, offset_r, frames_r, box_r)]
+        return grid, [left, right]
 
     @staticmethod
     def shade(region: torch.Tensor, shadings: list[Shading]) -> None:
@@ -411,16 +411,15 @@ class Eyelids(torch.nn.Module):
         gaze: torch.Tensor,
         origin: torch.Tensor,
         to_norm: torch.Tensor,
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, list[int]]:
+    ) -> tuple[torch.Tensor, Shading]:
         """Run the eye warp on the part of the region's grid (normalised coordinates) that can see the eye.
 
-        Returns the grid, the colour gain and offset of that part for the frames they apply to (and
-        those frames' indices), and the part's box (x0, y0, x1, y1).
+        Returns the grid and the eye's colour pass over that part (see ``Shading``).
         """
         none = torch.zeros(0, dtype=grid.dtype, device=grid.device)
         no_frames = torch.zeros(0, dtype=torch.long, device=grid.device)
         if bool((openness == 1.0).all()) and bool((smile == 0.0).all()) and bool((gaze == 0.0).all()):
-            return grid, none, none, no_frames, [0, 0, 0, 0]
+            return grid, (none, none, no_frames, [0, 0, 0, 0])
         geometry = self._eye_geometry(image, lm, corners, upper, lower, brow)
         mid, eu, ev, half, up, lo, height, _, _ = geometry
         # The band the warp touches, in the photo: corner to corner, brow side to below the lower lid.
@@ -437,12 +436,12 @@ class Eyelids(torch.nn.Module):
         bx1 = min(w, math.ceil(float(hi_xy[0])))
         by1 = min(h, math.ceil(float(hi_xy[1])))
         if bx1 <= bx0 or by1 <= by0:
-            return grid, none, none, no_frames, [0, 0, 0, 0]
+            return grid, (none, none, no_frames, [0, 0, 0, 0])
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
         colours = self._lid_colours(image, geometry)
         part, gain, offset, closing = self._eye_warp(image, part, geometry, openness, smile, gaze, colours)
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
-        return grid, gain, offset, closing, [bx0, by0, bx1, by1]
+        return grid, (gain, offset, closing, [bx0, by0, bx1, by1])
 
     def _lid_colours(
         self, image: torch.Tensor, geometry: EyeGeometry, rows: int = 8
