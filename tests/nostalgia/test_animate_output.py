@@ -153,7 +153,9 @@ def test_containers_decode_with_the_promised_frames_timing_and_tag(
 def test_first_playable_chunk_leaves_before_the_last_frame_is_rendered(
     stub: pb_grpc.NostalgiaStub, portraits_dir: Path, fmt: int
 ) -> None:
-    received = call(stub, request(portraits_dir, fmt, duration_s=4.0, output_size=512))
+    # Eight seconds give eight render calls after the first: the first fragment then needs well
+    # under half the rendering even where the calls come back in bursts.
+    received = call(stub, request(portraits_dir, fmt, duration_s=8.0, output_size=512))
     chunks = [(t, r.chunk) for t, r in received if r.HasField("chunk")]
     first_playable = next(t for t, c in chunks if c.frames_complete > 0)
     if fmt == pb.OUTPUT_FORMAT_MP4:
@@ -165,7 +167,7 @@ def test_first_playable_chunk_leaves_before_the_last_frame_is_rendered(
     assert first_playable - started < 0.5 * (ended - started), (
         f"first playable {first_playable - started:.2f}s into {ended - started:.2f}s of rendering"
     )
-    partial = [c for _, c in chunks if 0 < c.frames_complete < 100]
+    partial = [c for _, c in chunks if 0 < c.frames_complete < 200]
     assert partial, "some chunks must carry frames before the clip is complete"
 
 
