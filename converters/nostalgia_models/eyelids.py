@@ -37,9 +37,12 @@ _LID_SHADE = 0.45
 _LASH_FRINGE = 0.25
 _LASH_SOURCE = 0.2
 # How much of the stretched band's texture contrast the closed lid keeps (relative to its new
-# lightness), and how far its hue moves from the band's own towards the skin's.
+# lightness), and how far its hue moves at least from the band's own towards the skin's (all the way
+# where the band is relit in full); the skin's hue is read where it is about as light as the lid,
+# within this many levels.
 _LID_TEXTURE = 0.4
 _LID_HUE = 0.5
+_LID_HUE_MATCH = 20.0
 # The lid lines are fitted as parabolas through the eye corners, so the modelled opening thins to
 # nothing there; a real eye's inner corner is blunter, and its white showed beside a closed lid.
 # Fitting between points this share of the half width beyond the corners lets the lid cover it.
@@ -117,6 +120,7 @@ class Eyelids(torch.nn.Module):
         self.lash_width = _LASH_WIDTH
         self.lid_fade = _LID_FADE
         self.lid_hue = _LID_HUE
+        self.lid_hue_match = _LID_HUE_MATCH
         self.lid_corner = _LID_CORNER
         self.fringe_relight = _FRINGE_RELIGHT
         self.lid_white = _LID_WHITE
@@ -460,7 +464,7 @@ class Eyelids(torch.nn.Module):
         is shaded, as a rounded lid is, so it does not look flat. The lash line is the darkest of the
         photo's own upper lid margin, so it has the lashes' colour (or the iris's, which is as dark).
         """
-        mid, eu, ev, half, up, _, height, reach, under = geometry
+        mid, eu, ev, half, up, lo, height, reach, under = geometry
         dev = image.device
         u = torch.linspace(-0.6, 0.6, 9, device=dev)
         us = u * half
@@ -477,12 +481,23 @@ class Eyelids(torch.nn.Module):
         r = torch.linspace(0.0, 1.0, rows, device=dev)
         shade = 1.0 - self.lid_shade * (1.0 - r) ** 2
         lightness = band_luma + (skin @ luma * shade - band_luma) * darker
-        # The lightness is the skin's; the hue lies halfway between the row's own and the skin's. The
-        # skin under the eye is often a paler highlight, and a lid of its hue looks grey next to the
-        # rest, while a crease shadow's deep hue, brightened, glows.
+        # The lightness is the skin's, and so is most of the hue: a shadow's hue is deeper than lit
+        # skin's (painters lay crease shadows in red-brown), and brightened it glowed pink. A row
+        # relit all the way takes the hue of the skin under the eye that is about as light as the row
+        # becomes (the cheek's own highlight is paler, and a lid of its hue looks grey); one left as
+        # it is keeps half its own.
         hue = band / band_luma.clamp(min=1.0).unsqueeze(1)
         skin_hue = skin / (skin @ luma).clamp(min=1.0)
-        hue = hue * (1.0 - self.lid_hue) + skin_hue * self.lid_hue
+        low_u = torch.linspace(-0.8, 0.8, 9, device=dev)
+        low_v = self._lid_at(lo, low_u).unsqueeze(1) + height * torch.tensor([0.4, 0.7, 1.0], device=dev)
+        around = self._colours(image, mid, eu, ev, low_u * half, low_v).reshape(-1, 3)
+        around_luma = around @ luma
+        around_hue = around / around_luma.clamp(min=1.0).unsqueeze(1)
+        apart = (around_luma.unsqueeze(0) - lightness.unsqueeze(1)) / self.lid_hue_match  # [rows, 27]
+        alike = torch.exp(-apart * apart) + 1e-6
+        matched_hue = (alike @ around_hue) / alike.sum(1, keepdim=True)  # [rows, 3]
+        weight = (self.lid_hue + (1.0 - self.lid_hue) * darker).unsqueeze(1)
+        hue = hue * (1.0 - weight) + matched_hue * weight
         targets = hue * lightness.unsqueeze(1)
         # The margin on both sides of the lid line: where the mesh sets the line inside the opening
         # and the iris misses most of these columns, everything below the line is white, and a lash

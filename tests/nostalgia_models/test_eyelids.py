@@ -139,3 +139,26 @@ def test_without_the_lift_and_the_repaint_a_lid_line_inside_the_eye_leaves_white
     rows, cols = _opening()
     closed = _render(eyelids, _photo(), _landmarks(3.0), [0.0])[0]
     assert (closed[rows, cols] @ LUMA > SKIN + 25).sum() > 40
+
+
+def test_a_closed_lid_takes_the_hue_of_the_skin_around_the_eye_not_of_the_crease_it_unfolds_from(
+    eyelids: Eyelids,
+) -> None:
+    # A painted eye: cream skin, and a deep red-brown crease shadow in the band the closing lid is
+    # stretched from. Brightened to the skin's lightness with the crease's own hue, the lid glowed pink.
+    cream, crease = np.array([1.12, 0.99, 0.74]), np.array([1.9, 0.62, 0.5])
+    grey = _photo().numpy().astype(np.float64)
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH] + 0.5
+    top = _lid(xs, -UPPER)
+    band = (ys < top - 3.0) & (ys > top - 9.0) & (xs > CORNERS[0][0]) & (xs < CORNERS[1][0])
+    painted = grey * cream
+    painted[band] = 70.0 * crease
+    lm = _landmarks()
+    image = torch.from_numpy(painted.clip(0, 255).astype(np.uint8))
+    closed = _render(eyelids, image, lm, [0.0])[0]
+    rows, cols = _opening()
+    lid = closed[rows, cols].reshape(-1, 3)
+    lid = lid[lid @ LUMA > SKIN - 40]  # the relit lid, not its lash line
+    assert len(lid) > 150
+    red_to_green = float(np.median(lid[:, 0] / lid[:, 1]))
+    assert red_to_green == pytest.approx(cream[0] / cream[1], abs=0.08), red_to_green
