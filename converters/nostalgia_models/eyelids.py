@@ -6,11 +6,11 @@ do. So each eye is warped on its own, on the full-resolution sampling grid, afte
 spline: the lid lines move towards a closing line, the skin above is stretched down over the eye
 and the eye itself is covered, so a closed eye shows skin and lashes, never a torn or smeared eye.
 Stretched, that band of skin would bring its crease shadow down over the eye, so the unfolded lid
-is relit with the skin around the eye, shaded towards its edge, and a lash line is drawn where the
-lids meet. Where the face mesh sets the upper lid line inside the opening, the line is first
-raised above the white the photo shows there, and white still left at the lid's edge is painted
-over. The lids' geometry, colours and settings all live here; the model only hands over its grid
-and applies the colour pass to what it sampled.
+is relit with the skin around the eye, shaded towards its edge and given the photo's grain, and a
+lash line is drawn where the lids meet. Where the face mesh sets the upper lid line inside the
+opening, the line is first raised above the white the photo shows there, and white still left at
+the lid's edge is painted over. The lids' geometry, colours and settings all live here; the model
+only hands over its grid and applies the colour pass to what it sampled.
 """
 
 import math
@@ -43,6 +43,13 @@ _LASH_SOURCE = 0.2
 _LID_TEXTURE = 0.4
 _LID_HUE = 0.5
 _LID_HUE_MATCH = 20.0
+# The relit lid takes on the grain of the cheek (see Eyelids._lid_grain): at this strength, read this
+# many eye heights below, each sample's difference from its neighbours bounded by this many levels
+# and by this many times the median size of those differences.
+_LID_GRAIN = 0.8
+_LID_GRAIN_BELOW = 2.6
+_LID_GRAIN_CLIP = 12.0
+_LID_GRAIN_SPREAD = 2.5
 # The lid lines are fitted as parabolas through the eye corners, so the modelled opening thins to
 # nothing there; a real eye's inner corner is blunter, and its white showed beside a closed lid.
 # Fitting between points this share of the half width beyond the corners lets the lid cover it.
@@ -121,6 +128,10 @@ class Eyelids(torch.nn.Module):
         self.lid_fade = _LID_FADE
         self.lid_hue = _LID_HUE
         self.lid_hue_match = _LID_HUE_MATCH
+        self.lid_grain = _LID_GRAIN
+        self.lid_grain_below = _LID_GRAIN_BELOW
+        self.lid_grain_clip = _LID_GRAIN_CLIP
+        self.lid_grain_spread = _LID_GRAIN_SPREAD
         self.lid_corner = _LID_CORNER
         self.fringe_relight = _FRINGE_RELIGHT
         self.lid_white = _LID_WHITE
@@ -286,11 +297,13 @@ class Eyelids(torch.nn.Module):
         smile: torch.Tensor,
         gaze: torch.Tensor,
         colours: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor],
+        grain: torch.Tensor,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Move one eye's lids and gaze: photo points ``grid`` [N, h, w, 2] (pixels) -> photo points,
         and for the frames whose lids are closing (their indices [C]) the gain and offset [C, 3, h, w]
-        that colour each sample (the unfolded lid is relit and the lash line drawn, see _lid_colours).
-        Open eyes show the photo as it is, so most frames of a clip need no colour pass at all.
+        that colour each sample (the unfolded lid is relit, see _lid_colours, and takes on ``grain``
+        [h, w, 3], see _lid_grain; the lash line is drawn). Open eyes show the photo as it is, so
+        most frames of a clip need no colour pass at all.
 
         Along each line across the eye (fixed u) the map works in v. Closing, the upper lid comes
         down over the eye as on a real blink: the lid skin above the lashes is stretched down to the
@@ -375,7 +388,7 @@ class Eyelids(torch.nn.Module):
         scaled = self.lid_texture * (target / row.clamp(min=1.0)).clamp(max=2.0)
         lit = lit.unsqueeze(-1)
         gain = 1.0 + lit * (scaled - 1.0)
-        offset = lit * (target - scaled * row)
+        offset = lit * (target - scaled * row + self.lid_grain * grain)
         # A closed lid shows no white. Some is left at its edge where the lid line sits a little
         # inside the opening or the eye looks aside: the fringe takes its colour from the top of the
         # opening, and the lid's lowest skin from just above the line. Samples there that are much
@@ -443,7 +456,15 @@ class Eyelids(torch.nn.Module):
             return grid, (none, none, no_frames, [0, 0, 0, 0])
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
         colours = self._lid_colours(image, geometry)
-        part, gain, offset, closing = self._eye_warp(image, part, geometry, openness, smile, gaze, colours)
+        home_x = torch.arange(bx0, bx1, dtype=torch.float32, device=grid.device) + origin[0] + 0.5
+        home_y = torch.arange(by0, by1, dtype=torch.float32, device=grid.device) + origin[1] + 0.5
+        home = torch.stack(
+            [home_x.view(1, -1).expand(by1 - by0, -1), home_y.view(-1, 1).expand(-1, bx1 - bx0)], -1
+        )
+        grain = self._lid_grain(image, geometry, home)
+        part, gain, offset, closing = self._eye_warp(
+            image, part, geometry, openness, smile, gaze, colours, grain
+        )
         grid[:, by0:by1, bx0:bx1] = (part - 0.5) * to_norm - 1.0
         return grid, (gain, offset, closing, [bx0, by0, bx1, by1])
 
@@ -507,6 +528,29 @@ class Eyelids(torch.nn.Module):
         darkest = (margin @ luma).argmin(1)
         lash = margin[torch.arange(us.shape[0], device=dev), darkest].median(0)[0]
         return targets, band, lash, skin_hue
+
+    def _lid_grain(self, image: torch.Tensor, geometry: EyeGeometry, home: torch.Tensor) -> torch.Tensor:
+        """The photo's grain for each pixel [h, w] at ``home`` (photo pixels) of the eye's box -> [h, w, 3].
+
+        The relit lid keeps only part of the texture of the band it is stretched from, and that part
+        is drawn out into streaks; an old print's grain is everywhere else. So the lid gets the grain
+        of the cheek below it: each pixel's difference from the mean of its neighbours two pixels
+        away, read ``lid_grain_below`` eye heights straight below, where no part of the lid's band
+        lands on the lower lid. Clamped to a few times its median size, so an edge there (a deep
+        wrinkle, the side of the nose) does not come along: the detector of the scorer read the
+        wrinkles of a weathered face, brought onto the lid, as an open eye. It stays in place frame
+        to frame, as grain on a print does.
+        """
+        ev, height = geometry[2], geometry[6]
+        src = home + ev * (self.lid_grain_below * height)
+        ix = src[..., 0].floor().long()
+        iy = src[..., 1].floor().long()
+        w, h = image.shape[1], image.shape[0]
+        grain = image[iy.clamp(0, h - 1), ix.clamp(0, w - 1)].to(torch.float32)
+        for dx, dy in ((-2, 0), (2, 0), (0, -2), (0, 2)):
+            grain -= 0.25 * image[(iy + dy).clamp(0, h - 1), (ix + dx).clamp(0, w - 1)].to(torch.float32)
+        bound = min(self.lid_grain_clip, self.lid_grain_spread * float(grain.abs().median()))
+        return grain.clamp(-bound, bound)
 
     @staticmethod
     def _colours(

@@ -162,3 +162,24 @@ def test_a_closed_lid_takes_the_hue_of_the_skin_around_the_eye_not_of_the_crease
     assert len(lid) > 150
     red_to_green = float(np.median(lid[:, 0] / lid[:, 1]))
     assert red_to_green == pytest.approx(cream[0] / cream[1], abs=0.08), red_to_green
+
+
+def _detail(pixels: np.ndarray) -> float:
+    """Spread of a grey patch's differences from its neighbours two pixels away: its grain."""
+    grey = pixels @ LUMA
+    around = (grey[2:-2, :-4] + grey[2:-2, 4:] + grey[:-4, 2:-2] + grey[4:, 2:-2]) / 4
+    return float((grey[2:-2, 2:-2] - around).std())
+
+
+@pytest.mark.parametrize("grain", [True, False], ids=["with the cheek's grain", "without it"])
+def test_a_closed_lid_carries_the_grain_of_the_print(eyelids: Eyelids, grain: bool) -> None:
+    # An old print's grain is everywhere; a relit lid without it is a smooth patch that looks pasted on.
+    noise = np.random.default_rng(3).normal(0.0, 6.0, (HEIGHT, WIDTH, 1))
+    image = torch.from_numpy((_photo().numpy() + noise).clip(0, 255).astype(np.uint8))
+    if not grain:
+        eyelids.lid_grain = 0.0
+    closed = _render(eyelids, image, _landmarks(), [0.0])[0]
+    # The middle of the relit lid, above the lash line, against plain skin beside the eye.
+    lid, skin = closed[66:74, 82:98], image.numpy()[66:74, 20:36].astype(np.float64)
+    ratio = _detail(lid) / _detail(skin)
+    assert (0.7 < ratio < 1.4) if grain else (ratio < 0.45), ratio
