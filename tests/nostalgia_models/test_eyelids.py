@@ -1,5 +1,6 @@
 """The eyelid warp on a drawn eye whose every pixel is known: open it leaves alone, closed it shows
-skin and a lash line and none of the white, even where the lid line it is given sits inside the eye."""
+skin and a lash line and none of the white, even where the lid line it is given sits inside the eye,
+and the closed lid has the hue of the skin around it and the grain of the print."""
 
 from __future__ import annotations
 
