@@ -455,13 +455,18 @@ class Eyelids(torch.nn.Module):
         if bx1 <= bx0 or by1 <= by0:
             return grid, (none, none, no_frames, [0, 0, 0, 0])
         part = (grid[:, by0:by1, bx0:bx1] + 1.0) / to_norm + 0.5
-        colours = self._lid_colours(image, geometry)
-        home_x = torch.arange(bx0, bx1, dtype=torch.float32, device=grid.device) + origin[0] + 0.5
-        home_y = torch.arange(by0, by1, dtype=torch.float32, device=grid.device) + origin[1] + 0.5
-        home = torch.stack(
-            [home_x.view(1, -1).expand(by1 - by0, -1), home_y.view(-1, 1).expand(-1, bx1 - bx0)], -1
-        )
-        grain = self._lid_grain(image, geometry, home)
+        # The colour pass is for closing lids only: a clip's frames with open eyes (a glance, a smile)
+        # need neither the lid's colours nor the grain.
+        colours = (none, none, none, none)
+        grain = none
+        if bool((openness < 1.0).any()):
+            colours = self._lid_colours(image, geometry)
+            home_x = torch.arange(bx0, bx1, dtype=torch.float32, device=grid.device) + origin[0] + 0.5
+            home_y = torch.arange(by0, by1, dtype=torch.float32, device=grid.device) + origin[1] + 0.5
+            home = torch.stack(
+                [home_x.view(1, -1).expand(by1 - by0, -1), home_y.view(-1, 1).expand(-1, bx1 - bx0)], -1
+            )
+            grain = self._lid_grain(image, geometry, home)
         part, gain, offset, closing = self._eye_warp(
             image, part, geometry, openness, smile, gaze, colours, grain
         )
@@ -542,13 +547,10 @@ class Eyelids(torch.nn.Module):
         to frame, as grain on a print does.
         """
         ev, height = geometry[2], geometry[6]
-        src = home + ev * (self.lid_grain_below * height)
-        ix = src[..., 0].floor().long()
-        iy = src[..., 1].floor().long()
-        w, h = image.shape[1], image.shape[0]
-        grain = image[iy.clamp(0, h - 1), ix.clamp(0, w - 1)].to(torch.float32)
-        for dx, dy in ((-2, 0), (2, 0), (0, -2), (0, 2)):
-            grain -= 0.25 * image[(iy + dy).clamp(0, h - 1), (ix + dx).clamp(0, w - 1)].to(torch.float32)
+        src = (home + ev * (self.lid_grain_below * height)).floor()  # the pixel each lies in
+        grain = self._pixels(image, src)
+        for dx, dy in ((-2.0, 0.0), (2.0, 0.0), (0.0, -2.0), (0.0, 2.0)):
+            grain -= 0.25 * self._pixels(image, src + torch.tensor([dx, dy], device=src.device))
         bound = min(self.lid_grain_clip, self.lid_grain_spread * float(grain.abs().median()))
         return grain.clamp(-bound, bound)
 
