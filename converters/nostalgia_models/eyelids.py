@@ -93,10 +93,6 @@ EyeGeometry = tuple[
 Shading = tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int]]
 
 
-def _t(values: tuple[int, ...]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.long)
-
-
 class Eyelids(torch.nn.Module):
     """Both eyes' lids and gaze, applied to the head's sampling grid (see ``forward``).
 
@@ -139,14 +135,14 @@ class Eyelids(torch.nn.Module):
         self.fringe_pale = _FRINGE_PALE
         self.fringe_white = _FRINGE_WHITE
         self.fringe_reach = _FRINGE_REACH
-        self.register_buffer("eye_r_corners", _t(mr.EYE_RIGHT.corners))
-        self.register_buffer("eye_r_upper", _t(mr.EYE_RIGHT.upper))
-        self.register_buffer("eye_r_lower", _t(mr.EYE_RIGHT.lower))
-        self.register_buffer("eye_r_brow", _t(mr.EYE_RIGHT.brow))
-        self.register_buffer("eye_l_corners", _t(mr.EYE_LEFT.corners))
-        self.register_buffer("eye_l_upper", _t(mr.EYE_LEFT.upper))
-        self.register_buffer("eye_l_lower", _t(mr.EYE_LEFT.lower))
-        self.register_buffer("eye_l_brow", _t(mr.EYE_LEFT.brow))
+        self.register_buffer("eye_r_corners", mr.index(mr.EYE_RIGHT.corners))
+        self.register_buffer("eye_r_upper", mr.index(mr.EYE_RIGHT.upper))
+        self.register_buffer("eye_r_lower", mr.index(mr.EYE_RIGHT.lower))
+        self.register_buffer("eye_r_brow", mr.index(mr.EYE_RIGHT.brow))
+        self.register_buffer("eye_l_corners", mr.index(mr.EYE_LEFT.corners))
+        self.register_buffer("eye_l_upper", mr.index(mr.EYE_LEFT.upper))
+        self.register_buffer("eye_l_lower", mr.index(mr.EYE_LEFT.lower))
+        self.register_buffer("eye_l_brow", mr.index(mr.EYE_LEFT.brow))
         # Rec. 601 weights: a colour's lightness is ``colour @ luma``.
         self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]))
 

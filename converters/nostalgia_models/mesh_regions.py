@@ -6,6 +6,8 @@ left eye is on the image's right in a frontal photo.
 
 from __future__ import annotations
 
+import torch
+
 __all__ = [
     "BROWS",
     "CHEEKS",
@@ -20,6 +22,7 @@ __all__ = [
     "MOUTH_RIGHT",
     "NOSE",
     "EyeRegion",
+    "index",
 ]
 
 # Closed loop around the face, clockwise from the top of the forehead (10) through the chin (152).
@@ -85,3 +88,8 @@ CONTROL: tuple[int, ...] = tuple(
         + EYE_RIGHT.corners + (159, 145) + EYE_LEFT.corners + (386, 374)
     )
 )  # fmt: skip
+
+
+def index(group: tuple[int, ...]) -> torch.Tensor:
+    """A landmark group as the long tensor the motion model indexes its landmarks with (a buffer)."""
+    return torch.tensor(group, dtype=torch.long)

@@ -51,10 +51,6 @@ _GRID_MAX = 48
 _TPS_REG = 1e-2
 
 
-def _t(values: tuple[int, ...]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.long)
-
-
 class LandmarkWarp(torch.nn.Module):
     """``forward(image u8 [H,W,3], landmarks f32 [468,3], controls f32 [N,10]) -> frames u8 [N,H,W,3]``.
 
@@ -82,12 +78,12 @@ class LandmarkWarp(torch.nn.Module):
         self.grid_max = _GRID_MAX
         self.tps_reg = _TPS_REG
         self.eyelids = Eyelids()
-        self.register_buffer("control", _t(mr.CONTROL))
-        self.register_buffer("oval", _t(mr.FACE_OVAL))
-        self.register_buffer("lips", _t(mr.LIPS))
-        self.register_buffer("cheeks", _t(mr.CHEEKS))
-        self.register_buffer("brows", _t(mr.BROWS))
-        self.register_buffer("forehead", _t(mr.FOREHEAD))
+        self.register_buffer("control", mr.index(mr.CONTROL))
+        self.register_buffer("oval", mr.index(mr.FACE_OVAL))
+        self.register_buffer("lips", mr.index(mr.LIPS))
+        self.register_buffer("cheeks", mr.index(mr.CHEEKS))
+        self.register_buffer("brows", mr.index(mr.BROWS))
+        self.register_buffer("forehead", mr.index(mr.FOREHEAD))
         self.mouth_r = mr.MOUTH_RIGHT
         self.mouth_l = mr.MOUTH_LEFT
 
