@@ -393,12 +393,13 @@ class Eyelids(torch.nn.Module):
         # took part of their hue from that white).
         luma = self.luma
         lid_luma = target @ luma
-        excess = self._pixels(image, point[closing]) @ luma - lid_luma
+        in_fringe = d < lash_w
+        excess = self._pixels(image, point[closing]) @ luma - torch.where(in_fringe, lash @ luma, lid_luma)
         pale = ((excess - self.fringe_pale) / (self.fringe_white - self.fringe_pale)).clamp(0.0, 1.0)
         near = ((up_v - v_src) < self.fringe_reach * height).to(v.dtype) * (v < up_t).to(v.dtype)
         pale = (self.fringe_relight * (1.0 - o).clamp(0.0, 1.0) * prof.sqrt() * near * pale).unsqueeze(-1)
         gain = gain * (1.0 - pale)
-        fill = torch.where((d < lash_w).unsqueeze(-1), lash.expand_as(target), lid_luma.unsqueeze(-1) * skin)
+        fill = torch.where(in_fringe.unsqueeze(-1), lash.expand_as(target), lid_luma.unsqueeze(-1) * skin)
         offset = offset * (1.0 - pale) + pale * fill
         # The lash line where the lids meet, drawn: smooth across the lid edge (the map's one
         # discontinuity, which it hides), fullest in the middle of the eye, none at the corners.
@@ -543,7 +544,7 @@ class Eyelids(torch.nn.Module):
         to frame, as grain on a print does.
         """
         ev, height = geometry[2], geometry[6]
-        src = (home + ev * (self.lid_grain_below * height)).floor()  # the pixel each lies in
+        src = home + ev * (self.lid_grain_below * height)
         grain = self._pixels(image, src)
         for dx, dy in ((-2.0, 0.0), (2.0, 0.0), (0.0, -2.0), (0.0, 2.0)):
             grain -= 0.25 * self._pixels(image, src + torch.tensor([dx, dy], device=src.device))
@@ -564,7 +565,12 @@ class Eyelids(torch.nn.Module):
 
     @staticmethod
     def _pixels(image: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
-        """The photo's colours at points ``xy`` [..., 2] (pixels), each its nearest pixel's -> [..., 3]."""
-        ix = xy[..., 0].round().long().clamp(0, image.shape[1] - 1)
-        iy = xy[..., 1].round().long().clamp(0, image.shape[0] - 1)
+        """The photo's colours at points ``xy`` [..., 2] (pixels), read from the pixel each lies in: [..., 3].
+
+        Pixel i spans [i, i + 1) (its centre at i + 0.5, as on the model's grid), so that pixel is the
+        floor; rounding took the neighbour for half of all points, and the paint-over of white at a
+        closing lid's edge then read a sample other than the one the frame shows.
+        """
+        ix = xy[..., 0].floor().long().clamp(0, image.shape[1] - 1)
+        iy = xy[..., 1].floor().long().clamp(0, image.shape[0] - 1)
         return image[iy, ix].to(torch.float32)

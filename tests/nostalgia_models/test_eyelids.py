@@ -1,6 +1,7 @@
 """The eyelid warp on a drawn eye whose every pixel is known: open it leaves alone, closed it shows
-skin and a lash line and none of the white, even where the lid line it is given sits inside the eye,
-and the closed lid has the hue of the skin around it and the grain of the print."""
+skin and a lash line and none of the white, even where the lid line it is given sits inside the eye
+or a catchlight lies under it, and the closed lid has the hue of the skin around it and the grain of
+the print."""
 
 from __future__ import annotations
 
@@ -132,6 +133,25 @@ def test_a_small_iris_under_a_lid_line_set_inside_the_eye_still_closes_to_a_dark
     closed = _render(eyelids, _photo(iris=6.0), _landmarks(3.0), [0.0])[0][rows, cols] @ LUMA
     assert (closed.min(axis=0) < SKIN - 60).all()
     assert (closed > SKIN + 25).sum() <= 20, (closed > SKIN + 25).sum()
+
+
+def test_a_catchlight_under_the_lid_line_leaves_no_light_specks_in_a_closed_eyes_lash_line(
+    eyelids: Eyelids,
+) -> None:
+    # The lash fringe of a closing eye shows the top of the opening, where a catchlight often sits
+    # on the iris. Painted over only where it was lighter than the lid, it left grey specks in the
+    # dark line (204 levels here), and reading the pixel beside the one the frame shows left some
+    # white there too.
+    image = _photo().numpy().copy()
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH] + 0.5
+    image[(xs - 87.0) ** 2 + (ys - 75.0) ** 2 < 4.0] = 250
+    rows, cols = _opening()
+    closed = _render(eyelids, torch.from_numpy(image), _landmarks(), [0.0])[0][rows, cols] @ LUMA
+    dark = closed < SKIN - 60
+    # Between the first and the last dark sample of each column: the line where the lids meet.
+    line = np.maximum.accumulate(dark, axis=0) & np.maximum.accumulate(dark[::-1], axis=0)[::-1]
+    assert line.any(axis=0).all()
+    assert closed[line].max() < SKIN, closed[line].max()
 
 
 def test_without_the_lift_and_the_repaint_a_lid_line_inside_the_eye_leaves_white(eyelids: Eyelids) -> None:
