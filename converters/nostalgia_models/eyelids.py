@@ -388,9 +388,10 @@ class Eyelids(torch.nn.Module):
         # A closed lid shows no white. Some is left at its edge where the lid line sits a little
         # inside the opening or the eye looks aside: the fringe takes its colour from the top of the
         # opening, and the lid's lowest skin from just above the line. Samples there that are much
-        # lighter than the lid should be are painted over, with the lashes' colour in the fringe and
-        # the lid's lightness in the skin's hue above it (the lid's lowest rows in the colour table
-        # took part of their hue from that white).
+        # lighter than they should be are painted over: in the fringe, lighter than the lashes (a
+        # catchlight or white there is a speck in the dark line, even where it is darker than the lid),
+        # with the lashes' colour; above it, lighter than the lid, with the lid's lightness in the
+        # skin's hue (the lid's lowest rows in the colour table took part of their hue from that white).
         luma = self.luma
         lid_luma = target @ luma
         in_fringe = d < lash_w
