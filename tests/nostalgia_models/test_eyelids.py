@@ -27,10 +27,16 @@ def _lid(x: np.ndarray, peak: float) -> np.ndarray:
     return y0 + peak * np.clip(1 - u * u, 0.0, None)
 
 
+def _centres() -> tuple[np.ndarray, np.ndarray]:
+    """The y and x of every pixel's centre [HEIGHT, WIDTH]: pixel i spans [i, i + 1)."""
+    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64) + 0.5
+    return ys, xs
+
+
 def _photo(iris: float = 9.0) -> torch.Tensor:
     """Skin, and an almond eye: white, an iris of radius ``iris`` in the middle, a dark lash line along
     the upper lid and the lower lid's darker margin under it."""
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH].astype(np.float64) + 0.5
+    ys, xs = _centres()
     image = np.full((HEIGHT, WIDTH, 3), SKIN)
     top, bottom = _lid(xs, -UPPER), _lid(xs, LOWER)
     inside = (ys > top) & (ys < bottom) & (xs > CORNERS[0][0]) & (xs < CORNERS[1][0])
@@ -143,7 +149,7 @@ def test_a_catchlight_under_the_lid_line_leaves_no_light_specks_in_a_closed_eyes
     # dark line (204 levels here), and reading the pixel beside the one the frame shows left some
     # white there too.
     image = _photo().numpy().copy()
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH] + 0.5
+    ys, xs = _centres()
     image[(xs - 87.0) ** 2 + (ys - 75.0) ** 2 < 4.0] = 250
     rows, cols = _opening()
     closed = _render(eyelids, torch.from_numpy(image), _landmarks(), [0.0])[0][rows, cols] @ LUMA
@@ -169,7 +175,7 @@ def test_a_closed_lid_takes_the_hue_of_the_skin_around_the_eye_not_of_the_crease
     # stretched from. Brightened to the skin's lightness with the crease's own hue, the lid glowed pink.
     cream, crease = np.array([1.12, 0.99, 0.74]), np.array([1.9, 0.62, 0.5])
     grey = _photo().numpy().astype(np.float64)
-    ys, xs = np.mgrid[0:HEIGHT, 0:WIDTH] + 0.5
+    ys, xs = _centres()
     top = _lid(xs, -UPPER)
     band = (ys < top - 3.0) & (ys > top - 9.0) & (xs > CORNERS[0][0]) & (xs < CORNERS[1][0])
     painted = grey * cream
