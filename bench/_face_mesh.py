@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-__all__ = ["FaceCrop", "aligned_face", "landmarks", "load_rgb", "portraits_dir"]
+__all__ = ["FaceCrop", "aligned_face", "every_face", "landmarks", "load_rgb", "portraits_dir"]
 
 _INPUT = 192
 # The mesh model sees a square around the face 1.5 times the face's extent, as MediaPipe feeds it.
@@ -85,7 +86,23 @@ def landmarks(image: np.ndarray) -> np.ndarray:
     dets = dlib.get_frontal_face_detector()(image, 1)
     if not dets:
         raise ValueError("no face found")
-    d = max(dets, key=lambda r: r.area())
+    mesh, score = _mesh_of(image, max(dets, key=lambda r: r.area()))
+    if score < 0.5:
+        raise ValueError(f"face mesh confidence {score:.2f} too low")
+    return mesh
+
+
+def every_face(image: np.ndarray) -> list[np.ndarray]:
+    """The mesh of every face dlib finds whose mesh is confident, largest face first."""
+    import dlib
+
+    dets = sorted(dlib.get_frontal_face_detector()(image, 1), key=lambda r: r.area(), reverse=True)
+    meshes = [_mesh_of(image, d) for d in dets]
+    return [mesh for mesh, score in meshes if score >= 0.5]
+
+
+def _mesh_of(image: np.ndarray, d: Any) -> tuple[np.ndarray, float]:
+    """The mesh in dlib's face box ``d``, refined twice from itself, and its confidence."""
     cx, cy = (d.left() + d.right()) / 2, (d.top() + d.bottom()) / 2
     side = max(d.width(), d.height()) * 1.9
     mesh, _ = _mesh_on_square(image, cx, cy + 0.05 * side, side, 0.0)
@@ -97,9 +114,7 @@ def landmarks(image: np.ndarray) -> np.ndarray:
         centre = (lo + hi) / 2
         side = float((hi - lo).max()) * _CROP_SCALE
         mesh, score = _mesh_on_square(image, float(centre[0]), float(centre[1]), side, angle)
-    if score < 0.5:
-        raise ValueError(f"face mesh confidence {score:.2f} too low")
-    return mesh
+    return mesh, score
 
 
 @dataclass(frozen=True)

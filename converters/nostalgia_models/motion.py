@@ -7,9 +7,11 @@ A procedural, landmark-driven warp with no learned weights:
    corners and cheeks for a closed-mouth smile, brows for a raise).
 2. A thin-plate spline per frame maps every output point back to the photo, from ~150 mesh control
    points plus anchors: a halo around the head that follows it part way (hair) and a ring and the
-   image border that stay put (background, shoulders). One solve serves every frame of a call; the
-   field lives on a coarse grid over the head's region only and is upsampled (``warp_field``).
-   Outside that region the frame is the photo itself, so the background cannot move.
+   image border that stay put (background, shoulders), and points on anyone else's face that the
+   caller names, so that in a group photo a neighbour's face does not move with this one. One
+   solve serves every frame of a call; the field lives on a coarse grid over the head's region
+   only and is upsampled (``warp_field``). Outside that region the frame is the photo itself, so
+   the background cannot move.
 3. Eyelids are a separate analytic warp in photo space on the full-resolution grid, because a
    blink folds the image and no smooth spline on a coarse grid can do that; a closed eye shows
    relit lid skin and a lash line, never a torn or smeared eye, and gaze shifts the eye's content
@@ -49,14 +51,20 @@ _GRID_STEP = 8
 _GRID_MAX = 48
 # Thin-plate smoothing (in face-width units): keeps the solve well conditioned.
 _TPS_REG = 1e-2
+# Other faces held still (in face widths): a halo point this close to one follows the head less,
+# down to not at all on it; a pin this close to the face's own control points is dropped.
+_PIN_REACH = 0.5
+_PIN_CLEARANCE = 0.2
 
 
 class LandmarkWarp(torch.nn.Module):
-    """``forward(image u8 [H,W,3], landmarks f32 [468,3], controls f32 [N,10]) -> frames u8 [N,H,W,3]``.
+    """``forward(image u8 [H,W,3], landmarks f32 [468,3], controls f32 [N,10], still f32 [P,2]?)
+    -> frames u8 [N,H,W,3]``.
 
     Controls (columns): yaw, pitch, roll (degrees), eye openness left, right, smile, brow,
     gaze x, gaze y, lean. Landmarks are MediaPipe face-mesh points with x, y in pixels of the
     image (pixel i covers [i, i+1)) and z depth in the same scale, smaller nearer the camera.
+    ``still``, optional, are points in the same pixels that must not move: other people's faces.
     """
 
     control: torch.Tensor
@@ -77,6 +85,8 @@ class LandmarkWarp(torch.nn.Module):
         self.grid_step = _GRID_STEP
         self.grid_max = _GRID_MAX
         self.tps_reg = _TPS_REG
+        self.pin_reach = _PIN_REACH
+        self.pin_clearance = _PIN_CLEARANCE
         self.eyelids = Eyelids()
         self.register_buffer("control", mr.index(mr.CONTROL))
         self.register_buffer("oval", mr.index(mr.FACE_OVAL))
@@ -222,7 +232,39 @@ class LandmarkWarp(torch.nn.Module):
             src = torch.cat([inter, src[-1:]], 0)
         return src
 
-    def forward(self, image: torch.Tensor, landmarks: torch.Tensor, controls: torch.Tensor) -> torch.Tensor:
+    def _pins(
+        self,
+        still: torch.Tensor | None,
+        controls: torch.Tensor,
+        x0: int,
+        y0: int,
+        x1: int,
+        y1: int,
+        fw: float,
+    ) -> torch.Tensor:
+        """The points of ``still`` [P, 2] that hold the warp at zero: those inside the region that
+        may change and clear of this face's own control points.
+
+        They mark other people's faces. A point on this face itself (another face overlapping it)
+        is dropped: pinned, it would tear the moving face against the still one.
+        """
+        if still is None:
+            return torch.zeros(0, 2, dtype=controls.dtype, device=controls.device)
+        pins = still.to(device=controls.device, dtype=controls.dtype)[:, :2]
+        inside = (pins[:, 0] >= x0) & (pins[:, 0] <= x1) & (pins[:, 1] >= y0) & (pins[:, 1] <= y1)
+        pins = pins[inside]
+        if pins.shape[0] == 0:
+            return pins
+        clear = torch.cdist(pins, controls).min(1).values > self.pin_clearance * fw
+        return pins[clear]
+
+    def forward(
+        self,
+        image: torch.Tensor,
+        landmarks: torch.Tensor,
+        controls: torch.Tensor,
+        still: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         height, width = image.shape[0], image.shape[1]
         n = controls.shape[0]
         dev = image.device
@@ -235,12 +277,6 @@ class LandmarkWarp(torch.nn.Module):
         tgt_ctrl = moved[:, self.control]
 
         oval_src = lm[self.oval, :2]
-        halo_src = centre + (oval_src - centre) * self.halo_scale
-        # The halo (hair, ears) follows the head, less towards the chin so the neck is not dragged.
-        c, s = torch.cos(angle), torch.sin(angle)
-        down = (-(oval_src[:, 0] - centre[0]) * s + (oval_src[:, 1] - centre[1]) * c) / (0.5 * fh)
-        follow = 1.0 - 0.6 * down.clamp(0.0, 1.0)
-        halo_tgt = halo_src + follow.view(1, -1, 1) * (rigid[:, self.oval] - oval_src)
         ring = centre + (oval_src - centre) * self.ring_scale
         # Every other ring point is plenty for that smooth, large-scale constraint.
         ring = ring[::2]
@@ -253,6 +289,18 @@ class LandmarkWarp(torch.nn.Module):
         if x1 - x0 < 2 or y1 - y0 < 2:
             return image.unsqueeze(0).expand(n, -1, -1, -1).contiguous()
         rw, rh = x1 - x0, y1 - y0
+        pins = self._pins(still, src_ctrl[0], x0, y0, x1, y1, fw)
+
+        halo_src = centre + (oval_src - centre) * self.halo_scale
+        # The halo (hair, ears) follows the head, less towards the chin so the neck is not dragged,
+        # and not at all where it reaches onto someone else's face.
+        c, s = torch.cos(angle), torch.sin(angle)
+        down = (-(oval_src[:, 0] - centre[0]) * s + (oval_src[:, 1] - centre[1]) * c) / (0.5 * fh)
+        follow = 1.0 - 0.6 * down.clamp(0.0, 1.0)
+        if pins.shape[0] > 0:
+            near = torch.cdist(halo_src, pins).min(1).values
+            follow = follow * (near / (self.pin_reach * fw)).clamp(0.0, 1.0)
+        halo_tgt = halo_src + follow.view(1, -1, 1) * (rigid[:, self.oval] - oval_src)
         # Anchors on the region's border keep the spline flat at its edge.
         k = 6
         ts = (torch.arange(k, dtype=torch.float32, device=dev) + 0.5) / k
@@ -264,7 +312,7 @@ class LandmarkWarp(torch.nn.Module):
                 torch.stack([torch.full_like(ts, float(x1)), y0 + ts * rh], 1),
             ]
         )
-        fixed = torch.cat([ring, border], 0).unsqueeze(0).expand(n, -1, -1)
+        fixed = torch.cat([ring, border, pins], 0).unsqueeze(0).expand(n, -1, -1)
         sources = torch.cat([src_ctrl, halo_src.unsqueeze(0).expand(n, -1, -1), fixed], 1)
         targets = torch.cat([tgt_ctrl, halo_tgt, fixed], 1)
 

@@ -10,6 +10,7 @@ import torch
 
 from bench import _face_mesh as face_mesh
 from nostalgia.motion import NEUTRAL, preset_controls
+from nostalgia.motion.framing import still_points
 from nostalgia_models import mesh_regions
 from nostalgia_models.motion import build
 
@@ -138,6 +139,48 @@ def test_photo_framing_changes_only_the_head_region(model: Any) -> None:
     centre, reach = oval.mean(0), (oval.max(0) - oval.min(0)).max()
     assert changed.any()
     assert np.hypot(xs - centre[0], ys - centre[1]).max() < 1.6 * reach
+
+
+def test_a_neighbours_face_held_still_stays_still_while_the_head_beside_it_moves(model: Any) -> None:
+    import cv2
+
+    image = face_mesh.load_rgb(face_mesh.portraits_dir() / "deoldify_40sCouple.jpg")
+    # The young man (the larger face) and, cheek to cheek with him, the young woman, who moves.
+    neighbour, mover = face_mesh.every_face(image)[:2]
+    controls = np.concatenate(
+        [_controls(yaw=8.0), _controls(yaw=-8.0), _controls(pitch=6.0, smile=0.5), _controls(roll=4.0)]
+    )
+    with torch.inference_mode():
+        held = model(
+            torch.from_numpy(image),
+            torch.from_numpy(mover),
+            torch.from_numpy(controls),
+            torch.from_numpy(still_points([neighbour])),
+        ).numpy()
+    free = _render(model, image, mover, controls)
+
+    def inside(mesh: np.ndarray) -> np.ndarray:
+        mask = np.zeros(image.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [mesh[list(mesh_regions.FACE_OVAL), :2].astype(np.int32)], 1)
+        return mask.astype(bool)
+
+    his, hers = inside(neighbour), inside(mover)
+    change_free = np.abs(free.astype(int) - image).max(axis=3)
+    change_held = np.abs(held.astype(int) - image).max(axis=3)
+    print(
+        "neighbour's face, largest change per frame:",
+        change_free[:, his].max(1),
+        "->",
+        change_held[:, his].max(1),
+    )
+    # Free, her head drags the side of his face with it; held, his face is the photo to within
+    # the sampler's rounding.
+    assert change_free[:, his].max() > 10
+    assert change_held[:, his].max() <= 4 and change_held[:, his].mean() < 0.1
+    # Her own face moves as much as before.
+    moved_free, moved_held = change_free[:, hers].mean(1), change_held[:, hers].mean(1)
+    assert (moved_free > 5).all()
+    assert np.allclose(moved_held, moved_free, rtol=0.05)
 
 
 def _detail(image: np.ndarray, box: tuple[int, int, int, int]) -> float:

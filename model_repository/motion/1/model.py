@@ -47,6 +47,8 @@ class TritonPythonModel:
             image = pb_utils.get_input_tensor_by_name(request, "IMAGE").as_numpy()
             landmarks = pb_utils.get_input_tensor_by_name(request, "LANDMARKS").as_numpy()
             controls = pb_utils.get_input_tensor_by_name(request, "CONTROLS").as_numpy()
+            still = pb_utils.get_input_tensor_by_name(request, "STILL")
+            still = None if still is None else still.as_numpy()
             clips = []
             with torch.inference_mode():
                 for i in range(image.shape[0]):
@@ -54,6 +56,7 @@ class TritonPythonModel:
                         torch.from_numpy(image[i]).to(self.device),
                         torch.from_numpy(landmarks[i]).to(self.device),
                         torch.from_numpy(controls[i]).to(self.device),
+                        None if still is None else torch.from_numpy(still[i]).to(self.device),
                     )
                     clips.append(frames.cpu().numpy())
             # One clip per request is the rule: add the batch axis without copying 20 MB again.
