@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from nostalgia.faces import Face, find_faces, find_largest_face, plan_tiles
+from nostalgia.faces import Face, find_faces, find_largest_face, find_largest_faces, plan_tiles
 from nostalgia.imaging import decode_image
 from nostalgia.inference import TritonClient
 from nostalgia.triton import EmbeddedTriton
@@ -129,3 +129,30 @@ def test_flat_tiles_are_not_sent_and_the_face_is_still_found(
     assert len(plain) == len(found) == 1
     iod = float(np.linalg.norm(plain[0].keypoints[1] - plain[0].keypoints[0]))
     assert float(np.abs(found[0].keypoints - plain[0].keypoints).max()) < 0.05 * iod
+
+
+async def _largest_with_neighbours(
+    triton: EmbeddedTriton, photos: dict[str, npt.NDArray[np.uint8]]
+) -> dict[str, tuple[Face | None, list[Face]]]:
+    client = TritonClient(triton.grpc_url)
+    try:
+        return {
+            name: (await find_largest_face(photo, client), await find_largest_faces(photo, client))
+            for name, photo in photos.items()
+        }
+    finally:
+        await client.close()
+
+
+def test_the_largest_face_search_also_gives_the_faces_beside_it(
+    triton: EmbeddedTriton, portraits_dir: Path
+) -> None:
+    # Two couples, two faces each, and a single portrait.
+    names = ("deoldify_40sCouple.jpg", "bopbtl_old_w_scratch_d.png", "deoldify_Dolores1920s.jpg")
+    photos = {name: decode_image((portraits_dir / name).read_bytes()) for name in names}
+    results = asyncio.run(_largest_with_neighbours(triton, photos))
+    for name, (largest, faces) in results.items():
+        assert largest is not None and faces, name
+        # The largest face comes first and is the very face the plain search returns.
+        assert faces[0].box == largest.box and np.array_equal(faces[0].landmarks, largest.landmarks)
+        assert len(faces) == (1 if name == "deoldify_Dolores1920s.jpg" else 2), name

@@ -9,7 +9,7 @@ from .alignment import Alignment, AlignmentLayout, align_eyes, aligned_crop, pas
 from .backend import InferenceBackend
 from .detection import DetectionConfig, FaceDetection, detect_faces, plan_tiles
 from .landmarks import FaceMesh, five_keypoints, landmark_faces, roll_degrees
-from .largest import find_largest_face
+from .largest import find_largest_face, find_largest_faces
 from .pipeline import Face, FaceConfig, find_faces
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "detect_faces",
     "find_faces",
     "find_largest_face",
+    "find_largest_faces",
     "five_keypoints",
     "landmark_faces",
     "paste_back",

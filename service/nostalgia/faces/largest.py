@@ -22,6 +22,12 @@ many small faces shows it), so below-range candidates are left to the finer leve
 responsible for them (the finest level keeps everything, as the full search does). What remains
 is the detector's own recall at a given level, which is why tests compare this search with the
 full one on every test photo.
+
+The level that holds the largest face also holds the faces of about its size, confirmed in the
+same call, and sees the smaller ones as below-range candidates. ``find_largest_faces`` returns
+them too (the smaller ones confirmed in a second call, only when there are any), for the stages
+that must know who stands next to the face they work on: animation holds a neighbour's face
+still. The largest face is the same either way.
 """
 
 from __future__ import annotations
@@ -34,10 +40,10 @@ from numpy.typing import NDArray
 
 from ..timing import StageTimer
 from .backend import InferenceBackend
-from .detection import detect_in_tiles, merge_detections, plan_tiles
+from .detection import FaceDetection, detect_in_tiles, merge_detections, plan_tiles
 from .pipeline import Face, FaceConfig, confirm_faces
 
-__all__ = ["find_largest_face"]
+__all__ = ["find_largest_face", "find_largest_faces"]
 
 
 async def find_largest_face(
@@ -48,6 +54,24 @@ async def find_largest_face(
     timer: StageTimer | None = None,
 ) -> Face | None:
     """The largest confirmed face of an RGB ``HxWx3`` photo (what ``find_faces`` lists first), or None."""
+    faces = await find_largest_faces(image, backend, config, timeout_s, timer, smaller=False)
+    return faces[0] if faces else None
+
+
+async def find_largest_faces(
+    image: NDArray[np.uint8],
+    backend: InferenceBackend,
+    config: FaceConfig | None = None,
+    timeout_s: float | None = None,
+    timer: StageTimer | None = None,
+    smaller: bool = True,
+) -> list[Face]:
+    """The largest confirmed face first, then the others its level finds; empty when there is none.
+
+    The others are the faces the detector finds at the largest face's level, which are the ones of
+    a size to stand next to it; a face far smaller than the level sees is not searched for.
+    Without ``smaller`` the level's below-range candidates are not confirmed (one call fewer).
+    """
     config = config or FaceConfig()
     timer = timer or StageTimer()
     height, width = image.shape[:2]
@@ -61,11 +85,28 @@ async def find_largest_face(
             found = await detect_in_tiles(image, level, backend, config.detection, timeout_s)
             # A face below the level's range belongs to a finer level, which boxes it better;
             # keeping it here could stop the search before a larger face is in range.
-            found = [d for d in found if finest or math.sqrt(d.area) >= smallest]
-            candidates = merge_detections(found, config.detection)
+            in_range = [finest or math.sqrt(d.area) >= smallest for d in found]
+            candidates = merge_detections(
+                [d for d, ok in zip(found, in_range, strict=True) if ok], config.detection
+            )
         if not candidates:
             continue
         faces = await confirm_faces(image, candidates, backend, config, timeout_s, timer)
+        if faces and smaller:
+            below = merge_detections(
+                [d for d, ok in zip(found, in_range, strict=True) if not ok], config.detection
+            )
+            extras = [d for d in below if not any(_overlap(d, c) > 0.5 for c in candidates)]
+            if extras:
+                faces += await confirm_faces(image, extras, backend, config, timeout_s, timer)
         if faces:
-            return faces[0]
-    return None
+            return faces
+    return []
+
+
+def _overlap(a: FaceDetection, b: FaceDetection) -> float:
+    """The share of the smaller box that lies in the other: near 1 for two boxes of one face."""
+    ax0, ay0, ax1, ay1 = a.box
+    bx0, by0, bx1, by1 = b.box
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    return inter / max(min(a.area, b.area), 1e-9)
