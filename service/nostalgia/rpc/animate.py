@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from ..app import App
 from ..enhance.for_motion import enhanced_face_crop, enhanced_photo, face_source_side, wants_enhancement
 from ..errors import InvalidInput, NoFace
-from ..faces import Face, find_faces, find_largest_face
+from ..faces import Face, find_faces, find_largest_faces
 from ..imaging import decode_image
 from ..inference import OutputRegion
 from ..motion import driver_info, keyframe_controls, preset_controls
@@ -163,9 +163,9 @@ async def animate(
     with timer.stage("decode"):
         photo = await asyncio.to_thread(decode_image, request.image, app.decode_limits)
     if request.face_index == 0:
-        # Only the largest face is wanted: the coarse-to-fine search stops once it has it.
-        largest = await find_largest_face(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
-        faces = [largest] if largest is not None else []
+        # Only the largest face is wanted: the coarse-to-fine search stops once it has it (and
+        # the faces of about its size, which are the ones near enough to be held still).
+        faces = await find_largest_faces(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
     else:
         faces = await find_faces(photo, app.triton, FACE_CONFIG, context.time_remaining(), timer)
     if not faces:
@@ -178,7 +178,10 @@ async def animate(
     framing = pb.FRAMING_FACE if request.framing == pb.FRAMING_FACE else pb.FRAMING_PHOTO
     with timer.stage("align"):
         frame_subject = face_subject if framing == pb.FRAMING_FACE else photo_subject
-        subject: Subject = await asyncio.to_thread(frame_subject, photo, face.landmarks, plan.output_size)
+        others = [f.landmarks for i, f in enumerate(faces) if i != request.face_index]
+        subject: Subject = await asyncio.to_thread(
+            frame_subject, photo, face.landmarks, plan.output_size, others
+        )
     subject, enhanced = await _enhance_subject(request, app, context, photo, face, subject, timer)
     if request.WhichOneof("motion") != "keyframes":
         controls = turn_within_reach(controls, subject.landmarks)
@@ -209,13 +212,16 @@ async def animate(
 
     async def render(frames: range, region: OutputRegion | None) -> NDArray[np.uint8]:
         remaining = context.time_remaining()
+        inputs: dict[str, NDArray[np.generic]] = {
+            "IMAGE": image[None],
+            "LANDMARKS": subject.landmarks[None],
+            "CONTROLS": controls[frames.start : frames.stop][None],
+        }
+        if len(subject.still):
+            inputs["STILL"] = subject.still[None]
         result = await app.triton.infer(
             "motion",
-            {
-                "IMAGE": image[None],
-                "LANDMARKS": subject.landmarks[None],
-                "CONTROLS": controls[frames.start : frames.stop][None],
-            },
+            inputs,
             ["FRAMES"],
             timeout_s=remaining,
             regions={"FRAMES": region},
