@@ -52,9 +52,12 @@ _GRID_MAX = 48
 # Thin-plate smoothing (in face-width units): keeps the solve well conditioned.
 _TPS_REG = 1e-2
 # Other faces held still (in face widths): a halo point this close to one follows the head less,
-# down to not at all on it; a pin this close to the face's own control points is dropped.
+# down to not at all on it; a pin this close to the face's own control points is dropped; and the
+# warp fades out this close to a pin, so that the spline, which bends through its points, cannot
+# swing past them into the still face.
 _PIN_REACH = 0.5
 _PIN_CLEARANCE = 0.2
+_PIN_HOLD = 0.2
 
 
 class LandmarkWarp(torch.nn.Module):
@@ -87,6 +90,7 @@ class LandmarkWarp(torch.nn.Module):
         self.tps_reg = _TPS_REG
         self.pin_reach = _PIN_REACH
         self.pin_clearance = _PIN_CLEARANCE
+        self.pin_hold = _PIN_HOLD
         self.eyelids = Eyelids()
         self.register_buffer("control", mr.index(mr.CONTROL))
         self.register_buffer("oval", mr.index(mr.FACE_OVAL))
@@ -328,6 +332,10 @@ class LandmarkWarp(torch.nn.Module):
         tx = ((torch.minimum(nx - x0, x1 - nx)) / (0.12 * rw)).clamp(0.0, 1.0)
         ty = ((torch.minimum(ny - y0, y1 - ny)) / (0.12 * rh)).clamp(0.0, 1.0)
         taper = (ty.view(-1, 1) * tx.view(1, -1)).reshape(1, -1, 1)
+        if pins.shape[0] > 0:
+            # ... and to zero at every pin, smoothly.
+            h = (torch.cdist(nodes, pins).min(1).values / (self.pin_hold * fw)).clamp(0.0, 1.0)
+            taper = taper * (h * h * (3.0 - 2.0 * h)).view(1, -1, 1)
         node_size = torch.tensor([rw / gw, rh / gh], dtype=torch.float32, device=dev)
         forward = (forward * taper / node_size).view(n, gh, gw, 2).permute(0, 3, 1, 2)
         back = warp_field.invert(forward, 8)
