@@ -9,7 +9,8 @@ Stretched, that band of skin would bring its crease shadow down over the eye, so
 is relit with the skin around the eye, shaded towards its edge and given the photo's grain, and a
 lash line is drawn where the lids meet. Where the face mesh sets the upper lid line inside the
 opening, the line is first raised above the white the photo shows there, and white still left at
-the lid's edge is painted over. The lids' geometry, colours and settings all live here; the model
+the lid's edge is painted over; where it sets the lower lid line across the iris, that line is
+lowered below it. The lids' geometry, colours and settings all live here; the model
 only hands over its grid and applies the colour pass to what it sampled.
 """
 
@@ -64,6 +65,10 @@ _LASH_WIDTH = 0.12
 # line it is looked for, in eye heights (see Eyelids._lift_lid).
 _LID_WHITE = 15.0
 _LID_LIFT = 0.6
+# How dark the iris is, as a share of the cheek's lightness, and how far below the mesh's lower lid
+# line it is looked for, in eye heights (see Eyelids._drop_lid).
+_LID_DARK = 0.55
+_LID_DROP = 0.4
 # What white is left at a closing lid's edge (in the lash fringe, or in the lid skin it was stretched
 # from up to _FRINGE_REACH eye heights above the lid line) is painted over: samples lighter than the
 # lid should be there by more than _FRINGE_PALE levels take the lid's colour (the lashes' colour in
@@ -132,6 +137,8 @@ class Eyelids(torch.nn.Module):
         self.fringe_relight = _FRINGE_RELIGHT
         self.lid_white = _LID_WHITE
         self.lid_lift = _LID_LIFT
+        self.lid_dark = _LID_DARK
+        self.lid_drop = _LID_DROP
         self.fringe_pale = _FRINGE_PALE
         self.fringe_white = _FRINGE_WHITE
         self.fringe_reach = _FRINGE_REACH
@@ -237,6 +244,43 @@ class Eyelids(torch.nn.Module):
         points = mid + us.unsqueeze(1) * eu + (up_v - lift).unsqueeze(1) * ev
         return self._lid(points, mid, eu, ev, half)
 
+    def _drop_lid(
+        self,
+        image: torch.Tensor,
+        mid: torch.Tensor,
+        eu: torch.Tensor,
+        ev: torch.Tensor,
+        half: torch.Tensor,
+        lo: torch.Tensor,
+        height: torch.Tensor,
+        cheek: torch.Tensor,
+    ) -> torch.Tensor:
+        """The lower lid fit lowered where the photo shows the iris below it.
+
+        Where the eyes look down (the 1925 Girl) the mesh can set the lower lid line across the iris.
+        The lids close onto a line just above the lower one, so the bottom of the iris would show
+        under a closed eye as a dark drop. Along lines across the middle of the eye, the samples just
+        below the fitted line that are darker than ``lid_dark`` times the cheek's lightness are the
+        iris; the line is refitted below them, by at most ``lid_drop`` eye heights. The lower lid's
+        margin and the shadow under it are far lighter than an iris, so where the mesh is right the
+        fit stays as it is.
+        """
+        dev = image.device
+        u = torch.linspace(-0.6, 0.6, 9, device=dev)
+        us = u * half
+        lo_v = self._lid_at(lo, u)
+        steps = 12
+        step = self.lid_drop * height / steps
+        offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
+        below = self._colours(image, mid, eu, ev, us, lo_v.unsqueeze(1) + offsets) @ self.luma  # [9, steps]
+        dark = (below < self.lid_dark * (cheek @ self.luma)).to(torch.float32)
+        # Only a run of iris that starts at the line: dark further down is a shadow or a lash.
+        drop = torch.cumprod(dark, dim=1).sum(1) * step
+        if bool((drop == 0).all()):
+            return lo
+        points = mid + us.unsqueeze(1) * eu + (lo_v + drop).unsqueeze(1) * ev
+        return self._lid(points, mid, eu, ev, half)
+
     def _eye_geometry(
         self,
         image: torch.Tensor,
@@ -269,6 +313,7 @@ class Eyelids(torch.nn.Module):
         below = self._lid_at(lo, across).unsqueeze(1) + height * depths
         cheek = self._colours(image, mid, eu, ev, across * half, below).reshape(-1, 3).median(0)[0]
         up = self._lift_lid(image, mid, eu, ev, half, up, height, cheek)
+        lo = self._drop_lid(image, mid, eu, ev, half, lo, height, cheek)
         # The closing lid is the skin between the lashes and the brow, stretched down, all of it up
         # to where the brow comes nearest: a shorter band leaves the lid's crease shadow in place
         # above the unfolded lid, and a pale lid ringed by that shadow reads as an open eye's white,

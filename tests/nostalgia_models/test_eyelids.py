@@ -1,7 +1,7 @@
 """The eyelid warp on a drawn eye whose every pixel is known: open it leaves alone, closed it shows
-skin and a lash line and none of the white, even where the lid line it is given sits inside the eye
-or a catchlight lies under it, and the closed lid has the hue of the skin around it and the grain of
-the print."""
+skin and a lash line and none of the white or the iris, even where the lid lines it is given sit
+inside the eye or a catchlight lies under them, and the closed lid has the hue of the skin around it
+and the grain of the print."""
 
 from __future__ import annotations
 
@@ -48,16 +48,16 @@ def _photo(iris: float = 9.0) -> torch.Tensor:
     return torch.from_numpy(image.astype(np.uint8))
 
 
-def _landmarks(sink: float = 0.0) -> torch.Tensor:
+def _landmarks(sink: float = 0.0, rise: float = 0.0) -> torch.Tensor:
     """A mesh that places the right eye's points on the drawn eye (the upper lid on the lashes' lower
-    edge, ``sink`` pixels lower still; the lower lid on its margin), and the left eye's (open in
-    every test) far away on plain skin."""
+    edge, ``sink`` pixels lower still; the lower lid on its margin, ``rise`` pixels higher still), and
+    the left eye's (open in every test) far away on plain skin."""
     lm = torch.zeros(468, 3)
     (x0, y0), (x1, _) = CORNERS
     right = mr.EYE_RIGHT
     lm[right.corners[0], :2] = torch.tensor([x0, y0])
     lm[right.corners[1], :2] = torch.tensor([x1, y0])
-    for indices, peak in ((right.upper, -UPPER + sink), (right.lower, LOWER + 0.5)):
+    for indices, peak in ((right.upper, -UPPER + sink), (right.lower, LOWER + 0.5 - rise)):
         xs = np.linspace(x0, x1, len(indices) + 2)[1:-1]
         lm[list(indices), 0] = torch.tensor(xs, dtype=torch.float32)
         lm[list(indices), 1] = torch.tensor(_lid(xs, peak), dtype=torch.float32)
@@ -158,6 +158,32 @@ def test_a_catchlight_under_the_lid_line_leaves_no_light_specks_in_a_closed_eyes
     line = np.maximum.accumulate(dark, axis=0) & np.maximum.accumulate(dark[::-1], axis=0)[::-1]
     assert line.any(axis=0).all()
     assert closed[line].max() < SKIN, closed[line].max()
+
+
+@pytest.mark.parametrize("drop", [True, False], ids=["lowered", "as the mesh has it"])
+def test_the_iris_under_a_lower_lid_line_set_inside_the_eye_is_covered_by_the_closed_lids(
+    eyelids: Eyelids, drop: bool
+) -> None:
+    # Where the eyes look down the mesh can set the lower lid line across the iris. The lids close
+    # onto a line just above the lower one, so the bottom of the iris showed under the closed eye as
+    # a dark drop hanging from the lash line, unless the lower line is first lowered below the iris.
+    if not drop:
+        eyelids.lid_drop = 0.0
+    rows, cols = _opening()
+    closed = _render(eyelids, _photo(), _landmarks(rise=3.0), [0.0])[0][rows, cols] @ LUMA
+    dark = closed < SKIN - 60
+    assert dark.any(axis=0).all()
+    # The lash line reaches this far down at the eye's ends, where there is no iris to cover...
+    width = dark.shape[1]
+    ends = [*range(width // 4), *range(width - width // 4, width)]
+    line_bottom = max(int(np.nonzero(dark[:, c])[0].max()) for c in ends)
+    # ... and the dark below that, in the middle, is the iris left showing (46 samples unlowered).
+    hanging = int(dark[line_bottom + 1 :].sum())
+    print(f"dark samples below the lash line: {hanging}")
+    if drop:
+        assert hanging <= 20
+    else:
+        assert hanging >= 35
 
 
 def test_without_the_lift_and_the_repaint_a_lid_line_inside_the_eye_leaves_white(eyelids: Eyelids) -> None:
