@@ -227,22 +227,10 @@ class Eyelids(torch.nn.Module):
         ``lid_lift`` eye heights. Lashes and lid skin are darker than that, so where the mesh is right
         the fit stays as it is.
         """
-        dev = image.device
-        u = torch.linspace(-0.85, 0.85, 11, device=dev)
-        us = u * half
-        up_v = self._lid_at(up, u)
-        luma = self.luma
-        steps = 12
-        step = self.lid_lift * height / steps
-        offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
-        above = self._colours(image, mid, eu, ev, us, up_v.unsqueeze(1) - offsets) @ luma  # [11, steps]
-        white = (above > cheek @ luma + self.lid_white).to(torch.float32)
         # Only a run of white that starts at the line: white further up is a highlight on the lid.
-        lift = torch.cumprod(white, dim=1).sum(1) * step
-        if bool((lift == 0).all()):
-            return up
-        points = mid + us.unsqueeze(1) * eu + (up_v - lift).unsqueeze(1) * ev
-        return self._lid(points, mid, eu, ev, half)
+        u = torch.linspace(-0.85, 0.85, 11, device=image.device)
+        limit = cheek @ self.luma + self.lid_white
+        return self._shift_lid(image, mid, eu, ev, half, up, u, -1.0, self.lid_lift * height, limit, True)
 
     def _drop_lid(
         self,
@@ -265,20 +253,39 @@ class Eyelids(torch.nn.Module):
         margin and the shadow under it are far lighter than an iris, so where the mesh is right the
         fit stays as it is.
         """
-        dev = image.device
-        u = torch.linspace(-0.6, 0.6, 9, device=dev)
-        us = u * half
-        lo_v = self._lid_at(lo, u)
-        steps = 12
-        step = self.lid_drop * height / steps
-        offsets = torch.arange(steps, dtype=torch.float32, device=dev) * step
-        below = self._colours(image, mid, eu, ev, us, lo_v.unsqueeze(1) + offsets) @ self.luma  # [9, steps]
-        dark = (below < self.lid_dark * (cheek @ self.luma)).to(torch.float32)
         # Only a run of iris that starts at the line: dark further down is a shadow or a lash.
-        drop = torch.cumprod(dark, dim=1).sum(1) * step
-        if bool((drop == 0).all()):
-            return lo
-        points = mid + us.unsqueeze(1) * eu + (lo_v + drop).unsqueeze(1) * ev
+        u = torch.linspace(-0.6, 0.6, 9, device=image.device)
+        limit = self.lid_dark * (cheek @ self.luma)
+        return self._shift_lid(image, mid, eu, ev, half, lo, u, 1.0, self.lid_drop * height, limit, False)
+
+    def _shift_lid(
+        self,
+        image: torch.Tensor,
+        mid: torch.Tensor,
+        eu: torch.Tensor,
+        ev: torch.Tensor,
+        half: torch.Tensor,
+        fit: torch.Tensor,
+        u: torch.Tensor,
+        direction: float,
+        reach: torch.Tensor,
+        limit: torch.Tensor,
+        lighter: bool,
+    ) -> torch.Tensor:
+        """A lid fit moved ``direction`` (-1 up the eye, 1 down) past the run of samples, starting at
+        the line, that are lighter (``lighter``) or darker than ``limit`` levels, by at most ``reach``
+        pixels, along the lines across the eye at ``u`` half widths; the lid is refitted there."""
+        us = u * half
+        v = self._lid_at(fit, u)
+        steps = 12
+        step = reach / steps
+        offsets = torch.arange(steps, dtype=torch.float32, device=image.device) * step
+        lightness = self._colours(image, mid, eu, ev, us, v.unsqueeze(1) + direction * offsets) @ self.luma
+        run = (lightness > limit) if lighter else (lightness < limit)
+        shift = torch.cumprod(run.to(torch.float32), dim=1).sum(1) * step
+        if bool((shift == 0).all()):
+            return fit
+        points = mid + us.unsqueeze(1) * eu + (v + direction * shift).unsqueeze(1) * ev
         return self._lid(points, mid, eu, ev, half)
 
     def _eye_geometry(
