@@ -14,7 +14,8 @@ def _warm_up(model, device):
 
     The points are random, not a face: the frames are thrown away, and what matters is that every
     stage runs as it does for a real face (the head's spline, closing and opening lids with a smile
-    and a glance, the colour pass) with a large head and a small one, which take different samplers.
+    and a glance, the colour pass) with a large head and a small one, which take different samplers,
+    alone and with a neighbour's face held still beside it (a group photo).
     """
     generator = torch.Generator().manual_seed(0)
     controls = torch.zeros(4, 10)
@@ -28,8 +29,12 @@ def _warm_up(model, device):
             extent = torch.tensor([spread, 1.2 * spread, 0.3 * spread])
             corner = torch.tensor([256.0 - spread / 2, 256.0 - 0.6 * spread, 0.0])
             landmarks = torch.rand(468, 3, generator=generator) * extent + corner
+            angles = torch.linspace(0.0, 6.283, 23)
+            beside = torch.stack([torch.cos(angles), torch.sin(angles)], 1) * 0.1 * spread
+            still = (beside + torch.tensor([256.0 + 0.8 * spread, 256.0])).clamp(0.0, 511.0)
             for _ in range(2):
                 model(image, landmarks.to(device), controls.to(device))
+                model(image, landmarks.to(device), controls.to(device), still.to(device))
 
 
 class TritonPythonModel:
