@@ -31,6 +31,7 @@ __all__ = [
     "detect_in_tiles",
     "merge_detections",
     "plan_tiles",
+    "same_face",
 ]
 
 MODEL = "face_detector"
@@ -172,7 +173,7 @@ def merge_detections(detections: list[FaceDetection], config: DetectionConfig) -
     ordered = sorted(detections, key=lambda d: d.score, reverse=True)
     kept: list[FaceDetection] = []
     for candidate in ordered:
-        if all(not _overlaps(candidate, k, config) for k in kept):
+        if all(not same_face(candidate, k, config) for k in kept):
             kept.append(candidate)
         if len(kept) >= config.max_faces:
             break
@@ -180,7 +181,8 @@ def merge_detections(detections: list[FaceDetection], config: DetectionConfig) -
     return kept
 
 
-def _overlaps(a: FaceDetection, b: FaceDetection, config: DetectionConfig) -> bool:
+def same_face(a: FaceDetection, b: FaceDetection, config: DetectionConfig) -> bool:
+    """Whether two boxes are one face: their IoU, or the share of the smaller inside the other, is high."""
     ix = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
     iy = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
     if ix <= 0 or iy <= 0:

@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 
 from ..timing import StageTimer
 from .backend import InferenceBackend
-from .detection import FaceDetection, detect_in_tiles, merge_detections, plan_tiles
+from .detection import detect_in_tiles, merge_detections, plan_tiles, same_face
 from .pipeline import Face, FaceConfig, confirm_faces
 
 __all__ = ["find_largest_face", "find_largest_faces"]
@@ -96,17 +96,9 @@ async def find_largest_faces(
             below = merge_detections(
                 [d for d, ok in zip(found, in_range, strict=True) if not ok], config.detection
             )
-            extras = [d for d in below if not any(_overlap(d, c) > 0.5 for c in candidates)]
+            extras = [d for d in below if not any(same_face(d, c, config.detection) for c in candidates)]
             if extras:
                 faces += await confirm_faces(image, extras, backend, config, timeout_s, timer)
         if faces:
             return faces
     return []
-
-
-def _overlap(a: FaceDetection, b: FaceDetection) -> float:
-    """The share of the smaller box that lies in the other: near 1 for two boxes of one face."""
-    ax0, ay0, ax1, ay1 = a.box
-    bx0, by0, bx1, by1 = b.box
-    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
-    return inter / max(min(a.area, b.area), 1e-9)
