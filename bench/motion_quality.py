@@ -3,9 +3,12 @@
 Renders a clip per photo, preset and framing with the TorchScript model built from the current
 converter code, writes the frames losslessly and scores them against the source with
 ``../shared/tools/clip_quality.py``. Prints one table row per clip, with the acceptance targets.
+The subject is framed by the gateway's own code, as the service frames it; ``--enhance auto``
+also upscales it where the gateway's default would (most old photos hold a face smaller than a
+512 px frame), so the clips are the ones a caller gets with default settings.
 
     python -m bench motion_quality [--quick] [--photos a.jpg,b.png] [--presets nod,smile] [--save DIR]
-                                   [--framings face,photo] [--by-preset]
+                                   [--framings face,photo] [--by-preset] [--enhance off|auto]
 
 Two reference columns tell a scorer's artefact from a real defect:
 
@@ -62,6 +65,7 @@ PRESETS = ("nostalgia", "blink", "smile", "nod", "look-around", "tilt", "wink", 
 FPS = 25.0
 SIZE = 512
 SEED = 7
+UPSCALER = Path(__file__).resolve().parents[1] / "model_repository/upscaler_fast/1/upscaler_fast.pt"
 
 Check = Callable[[dict[str, Any], str, str], bool | None]
 
@@ -121,25 +125,73 @@ class Clip:
 
 
 @lru_cache(maxsize=16)
-def _subject(photo: str, framing: str) -> tuple[np.ndarray, np.ndarray]:
+def _subject(photo: str, framing: str, enhance: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The image and mesh the gateway hands the motion model for ``photo`` in ``framing``.
+
+    The framing is the gateway's own (``nostalgia.motion.framing``), so the clips are framed as
+    the service frames them; only the mesh comes from the reference landmarks. With ``enhance``
+    the image is upscaled where the gateway's ``auto`` mode would upscale it (see ``_enhanced``).
+    """
+    from nostalgia.motion.framing import face_subject, photo_subject
+
     image = face_mesh.load_rgb(face_mesh.portraits_dir() / photo)
+    mesh = face_mesh.landmarks(image)
+    subject = (face_subject if framing == "face" else photo_subject)(image, mesh, SIZE)
+    if enhance:
+        return _enhanced(image, mesh, framing, subject.image), subject.landmarks
+    return subject.image, subject.landmarks
+
+
+class _LocalUpscaler:
+    """The fast upscaler that Triton serves, run in-process with the same inputs and outputs."""
+
+    def __init__(self) -> None:
+        import torch
+
+        self._model = torch.jit.load(str(UPSCALER)).eval()
+
+    async def infer(
+        self, model: str, inputs: dict[str, Any], outputs: list[str], timeout_s: Any = None
+    ) -> dict[str, np.ndarray]:
+        import torch
+
+        with torch.inference_mode():
+            return {"IMAGE_X4": self._model(torch.from_numpy(np.ascontiguousarray(inputs["IMAGE"]))).numpy()}
+
+
+def _enhanced(photo: np.ndarray, mesh: np.ndarray, framing: str, framed: np.ndarray) -> np.ndarray:
+    """``framed`` as the gateway's ``auto`` enhancement leaves it: upscaled when the photo's pixels
+    are fewer than the frame's, by the gateway's own code around the served fast upscaler."""
+    import asyncio
+
+    from nostalgia.enhance.for_motion import (
+        enhanced_face_crop,
+        enhanced_photo,
+        face_source_side,
+        wants_enhancement,
+    )
+    from nostalgia.v1 import nostalgia_pb2 as pb
+
+    height, width = framed.shape[:2]
+    side = face_source_side(mesh, width) if framing == "face" else float(max(photo.shape[:2]))
+    if not wants_enhancement(pb.ENHANCE_MODE_AUTO, side, max(height, width)):
+        return framed
+    backend: Any = _LocalUpscaler()
     if framing == "face":
-        crop = face_mesh.aligned_face(image, face_mesh.landmarks(image), SIZE)
-        return crop.image, crop.landmarks
-    scale = SIZE / max(image.shape[:2])
-    h, w = round(image.shape[0] * scale / 2) * 2, round(image.shape[1] * scale / 2) * 2
-    resized = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    return resized, face_mesh.landmarks(resized)
+        return asyncio.run(enhanced_face_crop(backend, photo, mesh, width, lambda: None))
+    return asyncio.run(enhanced_photo(backend, photo, width, height, lambda: None))
 
 
-def render(photo: str, preset: str, framing: str = "face", duration_s: float | None = None) -> Clip:
+def render(
+    photo: str, preset: str, framing: str = "face", duration_s: float | None = None, enhance: bool = False
+) -> Clip:
     """Render one clip in-process (the same TorchScript the server loads), in chunks of 25 frames."""
     import torch
 
     from nostalgia.motion import driver_infos, preset_controls
     from nostalgia.motion.pose import turn_within_reach
 
-    image, landmarks = _subject(photo, framing)
+    image, landmarks = _subject(photo, framing, enhance)
     default = next(d.default_duration_s for d in driver_infos() if d.name == preset)
     controls = turn_within_reach(preset_controls(preset, duration_s or default, FPS, SEED), landmarks)
     parts = []
@@ -165,9 +217,9 @@ def score(clip: Clip, keep: Path | None = None) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def jitter_floor(photo: str, framing: str, frames: int = 60) -> float:
+def jitter_floor(photo: str, framing: str, frames: int = 60, enhance: bool = False) -> float:
     """The scorer's jitter for the subject image swaying rigidly (at most 1 px), with no model at all."""
-    image, _ = _subject(photo, framing)
+    image, _ = _subject(photo, framing, enhance)
     height, width = image.shape[:2]
     points = []
     for i in range(frames):
@@ -245,10 +297,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--framings", default="face,photo")
     parser.add_argument("--save", type=Path, default=None, help="write contact sheets here")
     parser.add_argument("--by-preset", action="store_true", help="every photo on one preset, then the next")
+    parser.add_argument(
+        "--enhance",
+        choices=["off", "auto"],
+        default="off",
+        help="auto: upscale the subject where the gateway's default (auto) would, as callers get it",
+    )
     args = parser.parse_args(argv)
     photos = args.photos.split(",") if args.photos else list(PHOTOS)
     presets = args.presets.split(",") if args.presets else list(PRESETS)
     framings = args.framings.split(",")
+    enhance = args.enhance == "auto"
     if args.quick:
         photos, presets, framings = photos[:3], ["nostalgia", "nod", "look-around", "smile"], ["face"]
     header = f"{'photo':28} {'framing':7} {'preset':12} " + " ".join(f"{c[1]:>9}" for c in COLUMNS)
@@ -261,9 +320,9 @@ def main(argv: list[str]) -> int:
         clips = [(photo, framing, preset) for preset in presets for framing in framings for photo in photos]
     for photo, framing, preset in clips:
         t0 = time.perf_counter()
-        clip = render(photo, preset, framing)
+        clip = render(photo, preset, framing, enhance=enhance)
         result = score(clip)
-        result["jitter_floor"] = jitter_floor(photo, framing)
+        result["jitter_floor"] = jitter_floor(photo, framing, enhance=enhance)
         result["sharpness_in_source_box"] = sharpness_in_source_box(clip)
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,11 @@
 
 Loads the TorchScript file that Triton serves (``model_repository/motion/1/motion.pt``, built by
 ``make models``; scripted from the converter when it is missing) and renders the whole default
-clip (``nostalgia``, 4 s at 25 fps) on a real aligned face, batch by batch as the gateway asks for
-it. Blinks, smiles and gaze cost extra work where they happen, so the figure is the rate over the
-whole clip, with the slowest and fastest batch beside it. Prints the median over several runs
-and the machine's load, because a shared CPU makes single figures noisy.
+clip (``nostalgia``, 4 s at 25 fps) on a real face, framed as the gateway frames it, batch by
+batch as the gateway asks for it. Blinks, smiles and gaze cost extra work where they happen, so
+the figure is the rate over the whole clip, with the slowest and fastest batch beside it. Prints
+the median over several runs and the machine's load, because a shared CPU makes single figures
+noisy.
 
     python -m bench motion_speed [--frames 25] [--runs 5] [--size 512] [--threads N] [--triton]
 
@@ -59,6 +60,7 @@ def main(argv: list[str]) -> int:
     import torch
 
     from nostalgia.motion import preset_controls
+    from nostalgia.motion.framing import face_subject
 
     parser = argparse.ArgumentParser(prog="python -m bench motion_speed")
     parser.add_argument("--frames", type=int, default=25)
@@ -71,7 +73,8 @@ def main(argv: list[str]) -> int:
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
 
     image = face_mesh.load_rgb(face_mesh.portraits_dir() / PHOTO)
-    crop = face_mesh.aligned_face(image, face_mesh.landmarks(image), args.size)
+    # Framed as the gateway frames a face, so the head covers as much of the frame as it does there.
+    crop = face_subject(image, face_mesh.landmarks(image), args.size)
     controls = preset_controls("nostalgia", 4.0, 25.0, seed=1)
     batches = [controls[i : i + args.frames] for i in range(0, len(controls), args.frames)]
     for device in devices:
