@@ -381,7 +381,11 @@ class Eyelids(torch.nn.Module):
         # Closing, the lashes fold down into a dark fringe at the lid edge: a strip that grows with the
         # closure shows the top of the eye opening (margin, lashes, the iris's shadowed top), so a
         # closed eye keeps the dark line where the lids meet.
-        lash_w = (1.0 - o).clamp(0.0, 1.0) * self.lash * height
+        # It thins out to nothing at the model's corners: beyond them the lids are one line, and a
+        # fringe there would still pull skin from below that line over it, up to where the eye's
+        # warp ends in a visible edge.
+        ends = ((1.0 - u.abs()) / 0.15).clamp(0.0, 1.0)
+        lash_w = (1.0 - o).clamp(0.0, 1.0) * self.lash * height * ends * ends * (3.0 - 2.0 * ends)
         # Lid skin above the fringe: distance from it maps through a parabola, so the lashes keep
         # about their thickness while the smooth skin further up takes the stretch.
         band_out = (up_t - lash_w - top).clamp(min=1e-3)

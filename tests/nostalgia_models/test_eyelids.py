@@ -113,6 +113,34 @@ def test_an_open_eye_and_the_skin_around_a_closed_one_are_left_as_they_are(eyeli
     assert np.abs(frames[1][far] - image.numpy()[far]).max() < 0.5
 
 
+@pytest.mark.parametrize("openness", [0.5, 0.0], ids=["half closed", "closed"])
+def test_a_closing_eye_moves_nothing_beyond_its_corners(eyelids: Eyelids, openness: float) -> None:
+    """Beyond the corners the lids are one line and the warp is the identity, so it meets the photo
+    around the eye's box without an edge (a fringe pulled up from below that line showed as a light
+    notch at the inner corner of a closed eye)."""
+    (x0, y0), (x1, _) = CORNERS
+    lm = _landmarks()
+    to_norm = torch.tensor([2.0 / (WIDTH - 1), 2.0 / (HEIGHT - 1)])
+    ys, xs = torch.meshgrid(
+        torch.arange(HEIGHT, dtype=torch.float32), torch.arange(WIDTH, dtype=torch.float32), indexing="ij"
+    )
+    home = (torch.stack([xs, ys], -1) * to_norm - 1.0).unsqueeze(0)
+    controls = torch.zeros(1, 10)
+    controls[:, 3] = 1.0
+    controls[:, 4] = openness
+    with torch.inference_mode():
+        moved_lm = lm[:, :2].unsqueeze(0)
+        grid, _ = eyelids(home.clone(), _photo(), lm, moved_lm, controls, torch.zeros(2), to_norm)
+    moved = ((grid - home)[0] / to_norm).norm(dim=-1).numpy()  # pixels
+    half = (x1 - x0) / 2 * (1.0 + eyelids.lid_corner)
+    beyond = np.abs(xs.numpy() + 0.5 - (x0 + x1) / 2) > half + 0.5
+    near = beyond & (np.abs(ys.numpy() + 0.5 - y0) < 15.0)
+    assert near.sum() > 200
+    assert moved[beyond].max() < 1e-3, moved[beyond].max()
+    # The eye itself does close.
+    assert moved[~beyond].max() > 3.0
+
+
 @pytest.mark.parametrize("sink", [0.0, 3.0], ids=["lid line on the lashes", "lid line 3 px inside the eye"])
 def test_a_closed_eye_shows_skin_and_a_lash_line_and_none_of_its_white(eyelids: Eyelids, sink: float) -> None:
     image = _photo()
