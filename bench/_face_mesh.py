@@ -14,19 +14,11 @@ from typing import Any
 import cv2
 import numpy as np
 
-__all__ = ["FaceCrop", "aligned_face", "every_face", "landmarks", "load_rgb", "portraits_dir"]
+__all__ = ["FaceCrop", "aligned_face", "every_face", "landmarks", "load_rgb"]
 
 _INPUT = 192
 # The mesh model sees a square around the face 1.5 times the face's extent, as MediaPipe feeds it.
 _CROP_SCALE = 1.5
-
-
-def portraits_dir() -> Path:
-    """The shared test photos: ``../shared/portraits`` beside the repository, or ``NOSTALGIA_PORTRAITS``."""
-    import os
-
-    env = os.environ.get("NOSTALGIA_PORTRAITS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "portraits"
 
 
 def load_rgb(path: Path) -> np.ndarray:

@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from bench import _face_mesh as face_mesh
 from bench import motion_quality
+from bench._portraits import portraits_dir
 
 __all__ = ["POSES", "closure_drops", "main"]
 
@@ -41,7 +41,7 @@ SINGLE_FACE_KINDS = ("old_photo", "painting", "modern_portrait")
 
 def single_face_photos() -> list[str]:
     """The shared single-face portraits, in the manifest's order."""
-    with (face_mesh.portraits_dir() / "MANIFEST.tsv").open(newline="") as f:
+    with (portraits_dir() / "MANIFEST.tsv").open(newline="") as f:
         return [row["file"] for row in csv.DictReader(f, delimiter="\t") if row["kind"] in SINGLE_FACE_KINDS]
 
 

@@ -9,7 +9,6 @@ own cost per frame (the badge included), not the pipeline's.
 from __future__ import annotations
 
 import math
-import os
 import time
 from pathlib import Path
 
@@ -17,17 +16,13 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bench._portraits import portraits_dir
 from nostalgia.encoding import EncoderSettings, MediaFormat, create_encoder
 
 __all__ = ["main", "reference_clip"]
 
 SIZE, FPS, SECONDS = 512, 25.0, 4.0
 PORTRAIT = "deoldify_1925Girl.jpg"
-
-
-def _portraits_dir() -> Path:
-    configured = os.environ.get("NOSTALGIA_PORTRAITS")
-    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "shared" / "portraits"
 
 
 def reference_clip(
@@ -58,7 +53,7 @@ def reference_clip(
 
 
 def main(argv: list[str]) -> int:
-    frames = reference_clip(_portraits_dir() / PORTRAIT)
+    frames = reference_clip(portraits_dir() / PORTRAIT)
     count = len(frames)
     print(
         f"reference clip: {SIZE}x{SIZE}, {count} frames at {FPS:g} fps ({count / FPS:g} s), default settings"

@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from bench._portraits import portraits_dir
 from nostalgia.faces import FaceConfig, find_faces, find_largest_face, plan_tiles
 from nostalgia.timing import StageTimer
 
@@ -71,9 +72,7 @@ class _TorchScriptBackend:
 
 
 def _photo(long_side: int | None, name: str = PORTRAIT) -> npt.NDArray[np.uint8]:
-    configured = os.environ.get("NOSTALGIA_PORTRAITS")
-    root = Path(configured) if configured else REPO.parent / "shared" / "portraits"
-    with Image.open(root / name) as image:
+    with Image.open(portraits_dir() / name) as image:
         rgb = image.convert("RGB")
         if long_side is None:
             return np.ascontiguousarray(np.asarray(rgb))

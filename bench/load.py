@@ -31,6 +31,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench._portraits import portraits_dir
 from nostalgia.triton import EmbeddedTriton
 from nostalgia.triton.embedded import free_port
 from nostalgia.v1 import nostalgia_pb2 as pb
@@ -41,7 +42,7 @@ __all__ = ["main"]
 RUN_BY_DEFAULT = False  # minutes of full load: run it by name (`make load`)
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGE = REPO.parent / "shared" / "portraits" / "deoldify_Dolores1920s.jpg"
+DEFAULT_IMAGE = portraits_dir() / "deoldify_Dolores1920s.jpg"
 
 
 # ---------------------------------------------------------------------------------------------- memory

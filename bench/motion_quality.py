@@ -42,6 +42,7 @@ import cv2
 import numpy as np
 
 from bench import _face_mesh as face_mesh
+from bench._portraits import portraits_dir
 
 __all__ = [
     "PHOTOS",
@@ -97,7 +98,7 @@ TARGETS: dict[str, tuple[Callable[[str, str], bool], Callable[[float], bool], st
 @lru_cache(maxsize=1)
 def _scorer() -> Any:
     """The shared scorer module (imported from its file: it is not a package)."""
-    default = face_mesh.portraits_dir().parent / "tools" / "clip_quality.py"
+    default = portraits_dir().parent / "tools" / "clip_quality.py"
     path = Path(os.environ.get("NOSTALGIA_CLIP_QUALITY", default))
     spec = importlib.util.spec_from_file_location("clip_quality", path)
     if spec is None or spec.loader is None:
@@ -138,7 +139,7 @@ def _subject(photo: str, framing: str, enhance: bool = False) -> tuple[np.ndarra
     """
     from nostalgia.motion.framing import face_subject, photo_subject
 
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / photo)
+    image = face_mesh.load_rgb(portraits_dir() / photo)
     mesh = face_mesh.landmarks(image)
     subject = (face_subject if framing == "face" else photo_subject)(image, mesh, SIZE)
     if enhance:

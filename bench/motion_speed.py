@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import _face_mesh as face_mesh
+from bench._portraits import portraits_dir
 
 __all__ = ["main"]
 
@@ -72,7 +73,7 @@ def main(argv: list[str]) -> int:
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
 
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / PHOTO)
+    image = face_mesh.load_rgb(portraits_dir() / PHOTO)
     # Framed as the gateway frames a face, so the head covers as much of the frame as it does there.
     crop = face_subject(image, face_mesh.landmarks(image), args.size)
     controls = preset_controls("nostalgia", 4.0, 25.0, seed=1)

@@ -23,10 +23,9 @@ from nostalgia.v1 import nostalgia_pb2 as pb
 from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 
 from ._memory import peak_rss_mib
+from ._portraits import portraits_dir
 
 __all__ = ["main"]
-
-PORTRAITS = Path(__file__).resolve().parents[2] / "shared" / "portraits"
 
 
 def _one(stub: pb_grpc.NostalgiaStub, request: pb.AnimateRequest) -> tuple[float, float, pb.AnimateSummary]:
@@ -44,7 +43,7 @@ def _one(stub: pb_grpc.NostalgiaStub, request: pb.AnimateRequest) -> tuple[float
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench request")
-    parser.add_argument("--photo", type=Path, default=PORTRAITS / "sadtalker_art_20.png")
+    parser.add_argument("--photo", type=Path, default=portraits_dir() / "sadtalker_art_20.png")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--framing", choices=["face", "photo"], default="face")
     args, _ = parser.parse_known_args(argv)

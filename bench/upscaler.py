@@ -30,6 +30,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from bench._memory import peak_rss_mib
+from bench._portraits import portraits_dir
 
 __all__ = ["main"]
 
@@ -38,14 +39,9 @@ MODELS = {"quality": "upscaler_quality", "fast": "upscaler_fast"}
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _portraits_dir() -> Path:
-    configured = os.environ.get("NOSTALGIA_PORTRAITS")
-    return Path(configured) if configured else REPO.parent / "shared" / "portraits"
-
-
 def _crop(size: int) -> npt.NDArray[np.uint8]:
     """A central square of the portrait (face and background), resized to ``size``."""
-    with Image.open(_portraits_dir() / PORTRAIT) as image:
+    with Image.open(portraits_dir() / PORTRAIT) as image:
         rgb = image.convert("RGB")
         side = min(rgb.size)
         left, top = (rgb.width - side) // 2, (rgb.height - side) // 3

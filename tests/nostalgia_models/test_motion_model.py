@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from bench import _face_mesh as face_mesh
+from bench._portraits import portraits_dir
 from nostalgia.motion import NEUTRAL, preset_controls
 from nostalgia.motion.framing import still_points
 from nostalgia_models import mesh_regions
@@ -28,7 +29,7 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture(scope="module")
 def face() -> face_mesh.FaceCrop:
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / PHOTO)
+    image = face_mesh.load_rgb(portraits_dir() / PHOTO)
     return face_mesh.aligned_face(image, face_mesh.landmarks(image), 384)
 
 
@@ -122,7 +123,7 @@ def _whites(image: np.ndarray, landmarks: np.ndarray) -> list[int]:
 def test_a_closed_eye_shows_no_white_where_the_mesh_sets_the_lid_inside_the_eye(model: Any) -> None:
     # On this three-quarter painted face, looking aside, the mesh's upper lid lines lie up to half an
     # eye height inside the openings: a lid stretched down from above them brings the white along.
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / "liveportrait_source_s10.jpg")
+    image = face_mesh.load_rgb(portraits_dir() / "liveportrait_source_s10.jpg")
     face = face_mesh.aligned_face(image, face_mesh.landmarks(image), 384)
     (closed,) = _render(model, face.image, face.landmarks, _controls(eye_l=0, eye_r=0))
     assert sum(_whites(face.image, face.landmarks)) >= 50
@@ -130,7 +131,7 @@ def test_a_closed_eye_shows_no_white_where_the_mesh_sets_the_lid_inside_the_eye(
 
 
 def test_photo_framing_changes_only_the_head_region(model: Any) -> None:
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / "deoldify_Dolores1920s.jpg")
+    image = face_mesh.load_rgb(portraits_dir() / "deoldify_Dolores1920s.jpg")
     landmarks = face_mesh.landmarks(image)
     frames = _render(model, image, landmarks, preset_controls("nostalgia", 0.6, 25.0, seed=2))
     changed = (frames.astype(int) != image).any(axis=(0, 3))
@@ -144,7 +145,7 @@ def test_photo_framing_changes_only_the_head_region(model: Any) -> None:
 def test_a_neighbours_face_held_still_stays_still_while_the_head_beside_it_moves(model: Any) -> None:
     import cv2
 
-    image = face_mesh.load_rgb(face_mesh.portraits_dir() / "deoldify_40sCouple.jpg")
+    image = face_mesh.load_rgb(portraits_dir() / "deoldify_40sCouple.jpg")
     # The young man (the larger face) and, cheek to cheek with him, the young woman, who moves.
     neighbour, mover = face_mesh.every_face(image)[:2]
     controls = np.concatenate(
@@ -197,7 +198,7 @@ def test_a_small_head_drifting_by_fractions_of_a_pixel_keeps_its_detail(model: A
     # scale, which a sampler loses wherever a frame lands between pixels.
     import cv2
 
-    photo = face_mesh.load_rgb(face_mesh.portraits_dir() / "liveportrait_source_s10.jpg")
+    photo = face_mesh.load_rgb(portraits_dir() / "liveportrait_source_s10.jpg")
     scale = 512 / max(photo.shape[:2])
     size = (round(photo.shape[1] * scale), round(photo.shape[0] * scale))
     image = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
