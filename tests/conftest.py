@@ -22,6 +22,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from bench._portraits import portraits_dir as shared_portraits_dir
 from nostalgia.config import Settings
 from nostalgia.local import BackgroundGateway, start_gateway
 from nostalgia.logs import configure_logging
@@ -31,14 +32,9 @@ from nostalgia.v1 import nostalgia_pb2_grpc as pb_grpc
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _portraits_dir() -> Path:
-    configured = os.environ.get("NOSTALGIA_PORTRAITS")
-    return Path(configured) if configured else REPO.parent / "shared" / "portraits"
-
-
 @pytest.fixture(scope="session")
 def portraits_dir() -> Path:
-    path = _portraits_dir()
+    path = shared_portraits_dir()
     if not (path / "MANIFEST.tsv").exists():
         pytest.fail(f"test photos not found at {path}; set NOSTALGIA_PORTRAITS")
     return path

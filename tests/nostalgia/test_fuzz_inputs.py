@@ -9,12 +9,10 @@ long stall. Runs in-process (no servers), so thousands of examples stay within a
 from __future__ import annotations
 
 import io
-import os
 import struct
 import time
 import zlib
 from datetime import timedelta
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -23,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from bench._portraits import portraits_dir
 from nostalgia.errors import InvalidInput, LimitExceeded, Unsupported
 from nostalgia.imaging import DecodeLimits, decode_image
 from nostalgia.rpc.animate import plan_request
@@ -33,9 +32,7 @@ from nostalgia.v1 import nostalgia_pb2 as pb
 # carries on as production does, so those warnings are not test failures here.
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.*")
 
-PORTRAITS = Path(
-    os.environ.get("NOSTALGIA_PORTRAITS", Path(__file__).resolve().parents[3] / "shared" / "portraits")
-)
+PORTRAITS = portraits_dir()
 # Small limits keep each example cheap while exercising the same checks as the defaults.
 LIMITS = DecodeLimits(max_bytes=2 * 1024 * 1024, max_pixels=4_000_000, max_side=4000)
 EXPECTED = (InvalidInput, LimitExceeded)
@@ -46,7 +43,7 @@ COUNTS: dict[str, int] = {}
 def _seeds() -> list[bytes]:
     """Real photo bytes re-encoded small, in every accepted container."""
     source = cv2.imread(str(PORTRAITS / "deoldify_Dolores1920s.jpg"), cv2.IMREAD_COLOR)
-    assert source is not None, f"test photo missing under {PORTRAITS}"
+    assert source is not None, f"test photo missing under {PORTRAITS}; set NOSTALGIA_PORTRAITS"
     small = cv2.resize(source, (48, 64), interpolation=cv2.INTER_AREA)
     rgb = Image.fromarray(cv2.cvtColor(small, cv2.COLOR_BGR2RGB))
     seeds = [cv2.imencode(ext, small)[1].tobytes() for ext in (".jpg", ".png", ".webp", ".tiff", ".bmp")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 import torch
 from ai_edge_litert.interpreter import Interpreter
 
+from bench._portraits import portraits_dir
 from nostalgia.faces.landmarks import LEFT_EYE_CONTOUR, RIGHT_EYE_CONTOUR
 from nostalgia_models import blazeface, face_mesh
 from nostalgia_models.sources import MEDIAPIPE
@@ -26,13 +26,8 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.*deprecated:Deprecati
 PHOTOS = ["tpsmm_source.png", "deoldify_Chief.jpg", "liveportrait_source_s10.jpg", "deoldify_40sCouple.jpg"]
 
 
-def _portraits() -> Path:
-    env = os.environ.get("NOSTALGIA_PORTRAITS")
-    return Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "portraits"
-
-
 def _rgb(name: str) -> Array:
-    bgr = cv2.imread(str(_portraits() / name), cv2.IMREAD_COLOR)
+    bgr = cv2.imread(str(portraits_dir() / name), cv2.IMREAD_COLOR)
     assert bgr is not None, f"cannot read {name}"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
