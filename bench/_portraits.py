@@ -1,4 +1,4 @@
-"""Where the benches find the shared test photos: one rule, so every bench honours the override."""
+"""Where the benches and tests find the shared test photos: one rule, so all of them honour the override."""
 
 from __future__ import annotations
 
